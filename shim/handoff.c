@@ -1,0 +1,188 @@
+#include "handoff.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "libc.h"
+#include "names.h"
+#include "sessions.h"
+#include "spawn.h"
+
+/* The loopback socket the relay accepts the app's connection on, and the
+ * address the app's socket dials to reach it (the same, or its v4-mapped
+ * form for an IPv6 socket on a host without ::1). */
+struct listener {
+	int fd;
+	struct sockaddr_storage dial;
+	socklen_t dial_len;
+};
+
+static int listen_on(int family, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof ss);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		len = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof *s4;
+	}
+	l->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
+		return -1;
+	l->dial_len = sizeof l->dial;
+	if (bind(l->fd, (struct sockaddr *)&ss, len) < 0 || listen(l->fd, 8) < 0 ||
+	    getsockname(l->fd, (struct sockaddr *)&l->dial, &l->dial_len) < 0) {
+		int saved = errno;
+		close(l->fd);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static int open_listener(int family, struct listener *l)
+{
+	if (family != AF_INET6)
+		return listen_on(AF_INET, l);
+	if (listen_on(AF_INET6, l) == 0)
+		return 0;
+	/* No ::1 here: an IPv6 socket can still reach 127.0.0.1 v4-mapped. */
+	if (listen_on(AF_INET, l) < 0)
+		return -1;
+	struct sockaddr_in v4 = *(struct sockaddr_in *)&l->dial;
+	struct sockaddr_in6 *m = (struct sockaddr_in6 *)&l->dial;
+	memset(m, 0, sizeof *m);
+	m->sin6_family = AF_INET6;
+	m->sin6_port = v4.sin_port;
+	m->sin6_addr.s6_addr[10] = m->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&m->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+	l->dial_len = sizeof *m;
+	return 0;
+}
+
+static int socket_family(int fd)
+{
+	int family = AF_INET;
+	socklen_t len = sizeof family;
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len);
+	return family;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* No relay can run: answer the app ourselves with a 421 on a connection
+ * accepted here, so the reason still lands where the app logs replies. */
+static int refuse_locally(int fd, struct listener *l, const char *why)
+{
+	int rc = libc_connect(fd, (struct sockaddr *)&l->dial, l->dial_len);
+	int saved = errno;
+	struct pollfd p = {l->fd, POLLIN, 0};
+
+	if ((rc == 0 || saved == EINPROGRESS) && poll(&p, 1, 1000) == 1) {
+		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0) {
+			char reply[CONFIG_ERROR_MAX + 64];
+			int n = snprintf(reply, sizeof reply, "421 4.3.5 smtpshim: %s\r\n", why);
+			if (n > 0)
+				write_all(c, reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply - 1);
+			close(c);
+		}
+	}
+	close(l->fd);
+	errno = saved;
+	return rc;
+}
+
+/* What the relay needs to know of this session, as config text followed by
+ * '@' lines (see tools/relay/session.c). */
+static int session_text(const struct config *cfg, const struct sockaddr *dst, int fd,
+			char *buf, size_t len)
+{
+	char dst_text[ADDR_TEXT_MAX], client_text[ADDR_TEXT_MAX] = "", name[256] = "";
+	struct sockaddr_storage client;
+	socklen_t clen = sizeof client;
+
+	if (getsockname(fd, (struct sockaddr *)&client, &clen) == 0)
+		addr_text((struct sockaddr *)&client, client_text, sizeof client_text);
+	addr_text(dst, dst_text, sizeof dst_text);
+	names_lookup(dst, name, sizeof name);
+
+	int n = config_write(cfg, buf, len);
+	if (n < 0)
+		return -1;
+	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n", dst_text,
+			 name, client_text);
+	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;
+}
+
+int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
+		    const struct config *cfg)
+{
+	struct listener l;
+	int pipefd[2];
+	pid_t pid;
+	char why[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
+
+	if (open_listener(socket_family(fd), &l) < 0)
+		return -1;
+	if (cfg->error[0])
+		return refuse_locally(fd, &l, cfg->error);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return refuse_locally(fd, &l, "cannot create a pipe for the relay");
+
+	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0, &pid);
+	close(pipefd[0]);
+	if (err) {
+		close(pipefd[1]);
+		snprintf(why, sizeof why, "cannot start the relay %s: %s", cfg->helper, strerror(err));
+		return refuse_locally(fd, &l, why);
+	}
+	close(l.fd);
+
+	int rc = libc_connect(fd, (struct sockaddr *)&l.dial, l.dial_len);
+	int saved = errno;
+	if (rc == 0 || saved == EINPROGRESS || saved == EINTR) {
+		char text[8192];
+		int n = session_text(cfg, dst, fd, text, sizeof text);
+		if (n > 0)
+			write_all(pipefd[1], text, (size_t)n);
+		struct session s;
+		memset(&s, 0, sizeof s);
+		memcpy(&s.dst, dst, dstlen < sizeof s.dst ? dstlen : sizeof s.dst);
+		s.dstlen = dstlen;
+		s.listener = l.dial;
+		s.listenerlen = l.dial_len;
+		sessions_record(fd, &s);
+	}
+	/* Closing the pipe tells the relay the session text is complete (or,
+	 * if nothing was written, that there is no session to serve). */
+	close(pipefd[1]);
+	spawn_reap(pid);
+	errno = saved;
+	return rc;
+}

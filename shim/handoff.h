@@ -1,0 +1,15 @@
+/* Turning an intercepted connect() into a connection to a fresh relay. */
+#ifndef SMTPSHIM_HANDOFF_H
+#define SMTPSHIM_HANDOFF_H
+
+#include <sys/socket.h>
+
+#include "common/config.h"
+
+/* Connects fd to a relay that will carry the session to the server the
+ * settings choose for dst.  Returns what connect() on fd returned (with its
+ * errno), so blocking, non-blocking and interrupted connects look native. */
+int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
+		    const struct config *cfg);
+
+#endif

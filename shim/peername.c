@@ -1,0 +1,25 @@
+/* getpeername(): a handed-off socket reports the destination the app
+ * dialled, not the relay's loopback address. */
+#include <string.h>
+
+#include "libc.h"
+#include "sessions.h"
+
+static int shim_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct session s;
+	int rc = libc_getpeername(fd, addr, len);
+
+	if (rc < 0 || sessions_lookup(fd, &s) < 0)
+		return rc;
+	/* Truncate like the kernel does, and report the full length. */
+	memcpy(addr, &s.dst, *len < s.dstlen ? *len : s.dstlen);
+	*len = s.dstlen;
+	return 0;
+}
+
+__attribute__((visibility("default")))
+int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return shim_getpeername(fd, addr, len);
+}

@@ -1,0 +1,20 @@
+/* Sockets handed to a relay, keyed by the socket's inode so that dup()ed
+ * descriptors and reused descriptor numbers are told apart correctly. */
+#ifndef SMTPSHIM_SESSIONS_H
+#define SMTPSHIM_SESSIONS_H
+
+#include <sys/socket.h>
+
+struct session {
+	struct sockaddr_storage dst;      /* where the app meant to go */
+	socklen_t dstlen;
+	struct sockaddr_storage listener; /* the relay's loopback end */
+	socklen_t listenerlen;
+};
+
+void sessions_record(int fd, const struct session *s);
+
+/* 0 and a copy in *out when fd is a socket we handed off. */
+int sessions_lookup(int fd, struct session *out);
+
+#endif

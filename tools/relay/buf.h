@@ -1,0 +1,63 @@
+/* Fixed-size byte queues between the two sockets: their size bounds the
+ * relay's memory whatever the peers send. */
+#ifndef SMTPSHIM_BUF_H
+#define SMTPSHIM_BUF_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define BUF_CAP (64 * 1024)
+
+struct buf {
+	size_t start, len;
+	char d[BUF_CAP];
+};
+
+static inline size_t buf_room(const struct buf *b)
+{
+	return BUF_CAP - b->len;
+}
+
+static inline char *buf_data(struct buf *b)
+{
+	return b->d + b->start;
+}
+
+/* Room for a read() straight into the buffer: its free tail. */
+static inline char *buf_tail(struct buf *b, size_t *room)
+{
+	if (b->start && b->start + b->len == BUF_CAP) {
+		memmove(b->d, b->d + b->start, b->len);
+		b->start = 0;
+	}
+	*room = BUF_CAP - b->start - b->len;
+	return b->d + b->start + b->len;
+}
+
+static inline void buf_added(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+/* The caller checks buf_room() first. */
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+	size_t room;
+	if (BUF_CAP - b->start - b->len < n) {
+		memmove(b->d, b->d + b->start, b->len);
+		b->start = 0;
+	}
+	buf_tail(b, &room);
+	memcpy(b->d + b->start + b->len, p, n);
+	b->len += n;
+}
+
+static inline void buf_consume(struct buf *b, size_t n)
+{
+	b->start += n;
+	b->len -= n;
+	if (!b->len)
+		b->start = 0;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/* The SMTP-aware middle of the relay, without any I/O: app bytes in,
+ * server bytes in, bytes out to each side.  It enforces what DESIGN.md asks
+ * of the session after TLS is up:
+ *  - STARTTLS never appears in the capabilities the app sees, and an app
+ *    STARTTLS is answered locally: there is no second TLS negotiation;
+ *  - CHUNKING (and BINARYMIME, which needs it) are hidden, so every message
+ *    goes through DATA, whose end this filter can follow;
+ *  - message content is forwarded untouched, commands line by line.
+ * Replies are matched to commands in order (pipelining included), which is
+ * what lets a local reply take its proper place among server replies. */
+#ifndef SMTPSHIM_FILTER_H
+#define SMTPSHIM_FILTER_H
+
+#include <stddef.h>
+
+#include "../../shim/common/smtp_reply.h"
+#include "buf.h"
+
+#define FILTER_LINE_MAX 16384 /* long enough for an XOAUTH2 AUTH line */
+#define FILTER_PENDING_MAX 128
+
+enum pending_kind { PEND_REPLY, PEND_EHLO, PEND_DATA, PEND_LOCAL };
+
+struct pending {
+	enum pending_kind kind;
+	const char *local; /* PEND_LOCAL: the reply to send, static text */
+};
+
+enum app_state { APP_COMMAND, APP_WAIT_DATA_REPLY, APP_DATA };
+
+struct filter {
+	enum app_state app;
+	char line[FILTER_LINE_MAX];
+	size_t line_len;
+	int line_too_long;   /* discarding up to the end of an oversized line */
+	int data_state;      /* progress through CRLF "." CRLF */
+	int sasl_response;   /* the last reply was 334: the next line is secret */
+	struct reply_parser parser;
+	struct pending queue[FILTER_PENDING_MAX];
+	size_t q_head, q_len;
+	char error[160];     /* set when the server stream is not SMTP */
+};
+
+/* expect_greeting: the server's own greeting is still to come (implicit
+ * TLS); otherwise the relay has already greeted the app. */
+void filter_init(struct filter *f, int expect_greeting);
+
+/* Consumes app bytes while there is room in the outputs; returns how many.
+ * Bytes left over are offered again later. */
+size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,
+		       struct buf *to_app);
+
+/* Consumes server bytes; returns how many, or (size_t)-1 when the server
+ * broke the protocol (f->error says how). */
+size_t filter_from_server(struct filter *f, const char *in, size_t n, struct buf *to_app);
+
+/* True while commands await replies: closing then would lose one. */
+int filter_busy(const struct filter *f);
+
+#endif

@@ -1,0 +1,116 @@
+/* smtpshim-relay: serves one intercepted connection.  Started by the shim
+ * with the loopback listener on fd 3 and the session text on fd 4. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../shim/common/addr.h"
+#include "log.h"
+#include "net.h"
+#include "pump.h"
+#include "session.h"
+#include "tls.h"
+#include "upstream.h"
+
+#define LISTEN_FD 3
+#define SESSION_FD 4
+
+/* The shim waits for this first process; the relay goes on in a child
+ * that init adopts, in a session of its own, so the host never has it as
+ * a child and a terminal's signals for the host's job do not reach it. */
+static void detach(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		exit(1);
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Only the app's own socket may take the session: another local process
+ * racing to the loopback port is turned away. */
+static int accept_app(const struct session *s)
+{
+	long long deadline = net_now_ms() + (long long)s->cfg.timeout * 1000;
+	net_set_nonblocking(LISTEN_FD);
+	while (net_wait(LISTEN_FD, POLLIN, deadline) == 1) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		int fd = accept(LISTEN_FD, (struct sockaddr *)&peer, &len);
+		if (fd < 0)
+			continue;
+		if (!s->have_client || addr_equal((struct sockaddr *)&peer, (struct sockaddr *)&s->client))
+			return fd;
+		char who[ADDR_TEXT_MAX];
+		addr_text((struct sockaddr *)&peer, who, sizeof who);
+		log_info("refused a connection from %s: not the app's socket", who);
+		close(fd);
+	}
+	return -1;
+}
+
+static void refuse(int app, const char *status, const char *why)
+{
+	char reply[1200];
+	int n = snprintf(reply, sizeof reply, "421 %s smtpshim: %s\r\n", status, why);
+	if (n >= (int)sizeof reply)
+		n = (int)sizeof reply - 1, reply[n - 2] = '\r', reply[n - 1] = '\n';
+	log_info("%.*s", n - 2, reply);
+	net_set_nonblocking(app);
+	net_write_all(app, reply, (size_t)n, net_now_ms() + 5000);
+	net_close_gently(app, 5);
+}
+
+int main(void)
+{
+	static struct session s;
+	static struct upstream u;
+	static struct filter f;
+	char err[1000];
+	const char *status = "4.3.0";
+
+	detach();
+	int ok = session_read(SESSION_FD, &s, err, sizeof err);
+	close(SESSION_FD);
+	if (ok < 0)
+		return 1; /* the shim's connect failed: nobody to tell */
+	log_init(s.cfg.verbose);
+	int app = accept_app(&s);
+	close(LISTEN_FD);
+	if (app < 0)
+		return 1;
+	net_set_nodelay(app);
+
+	SSL_CTX *ctx = tls_context(s.cfg.ca_file, err, sizeof err);
+	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
+		refuse(app, status, err);
+		return 1;
+	}
+	if (log_verbose()) {
+		char desc[600];
+		tls_describe(u.ssl, u.identity, desc, sizeof desc);
+		log_info("%s: %s", u.where, desc);
+	}
+
+	char greeting[700];
+	snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (STARTTLS to %s)\r\n",
+		 u.identity, u.where);
+	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout,
+				 u.starttls ? greeting : NULL};
+	filter_init(&f, !u.starttls);
+	pump_run(&ends, &f);
+	net_close_gently(app, 5);
+	SSL_free(u.ssl);
+	close(u.fd);
+	SSL_CTX_free(ctx);
+	return 0;
+}

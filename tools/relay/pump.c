@@ -1,0 +1,187 @@
+#include "pump.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+
+/* The four queues of one session; 256 KiB, on the heap of a process that
+ * serves this one session only. */
+static struct buf app_in, to_server, server_in, to_app;
+
+struct side {
+	int eof;       /* nothing more will be read */
+	int failed;    /* a read or write failed: the peer is gone */
+	short want;    /* poll events the last attempt asked for */
+};
+
+static int read_app(int fd, struct side *s)
+{
+	size_t room;
+	char *p = buf_tail(&app_in, &room);
+	if (s->eof || !room)
+		return 0;
+	ssize_t n = read(fd, p, room);
+	if (n > 0)
+		buf_added(&app_in, (size_t)n);
+	else if (n == 0)
+		s->eof = 1;
+	else if (errno == EAGAIN)
+		s->want |= POLLIN;
+	else if (errno != EINTR)
+		s->eof = s->failed = 1;
+	return n >= 0 || s->failed;
+}
+
+static int write_app(int fd, struct side *s)
+{
+	if (!to_app.len || s->failed)
+		return 0;
+	ssize_t n = write(fd, buf_data(&to_app), to_app.len);
+	if (n > 0)
+		buf_consume(&to_app, (size_t)n);
+	else if (n < 0 && errno == EAGAIN)
+		s->want |= POLLOUT;
+	else if (n < 0 && errno != EINTR)
+		s->eof = s->failed = 1;
+	return n > 0 || s->failed;
+}
+
+/* What an SSL call that made no progress waits for; 0 if the session
+ * itself is over (closed or broken). */
+static short ssl_wants(SSL *ssl, int ret)
+{
+	switch (SSL_get_error(ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return POLLIN;
+	case SSL_ERROR_WANT_WRITE:
+		return POLLOUT;
+	default:
+		return 0;
+	}
+}
+
+static int read_server(SSL *ssl, struct side *s)
+{
+	size_t room;
+	char *p = buf_tail(&server_in, &room);
+	if (s->eof || !room)
+		return 0;
+	int n = SSL_read(ssl, p, room > 1 << 30 ? 1 << 30 : (int)room);
+	if (n > 0) {
+		buf_added(&server_in, (size_t)n);
+		return 1;
+	}
+	short w = ssl_wants(ssl, n);
+	s->want |= w;
+	if (!w) {
+		s->eof = 1;
+		/* A close without close_notify is a broken session, not an end. */
+		s->failed = SSL_get_error(ssl, n) != SSL_ERROR_ZERO_RETURN;
+	}
+	return !w;
+}
+
+static int write_server(SSL *ssl, struct side *s)
+{
+	if (!to_server.len || s->failed)
+		return 0;
+	int n = SSL_write(ssl, buf_data(&to_server),
+			  to_server.len > 1 << 30 ? 1 << 30 : (int)to_server.len);
+	if (n > 0) {
+		buf_consume(&to_server, (size_t)n);
+		return 1;
+	}
+	short w = ssl_wants(ssl, n);
+	s->want |= w;
+	if (!w)
+		s->eof = s->failed = 1;
+	return !w;
+}
+
+static void tell_app(const char *code, const char *where, const char *what)
+{
+	char msg[400];
+	int n = snprintf(msg, sizeof msg, "421 %s smtpshim: %s %s\r\n", code, where, what);
+	if (n > 0 && buf_room(&to_app) >= (size_t)n)
+		buf_append(&to_app, msg, (size_t)n);
+	log_info("%s %s", where, what);
+}
+
+void pump_run(const struct pump_ends *e, struct filter *f)
+{
+	struct side app = {0}, server = {0};
+	int closing_sent = 0, broken = 0;
+	long long give_up = 0; /* deadline once the app has gone */
+
+	net_set_nonblocking(e->app);
+	net_set_nonblocking(e->server);
+	if (e->greeting)
+		buf_append(&to_app, e->greeting, strlen(e->greeting));
+	for (;;) {
+		int moved = 0;
+		app.want = server.want = 0;
+
+		if (app_in.len && !broken) {
+			size_t k = filter_from_app(f, buf_data(&app_in), app_in.len, &to_server, &to_app);
+			buf_consume(&app_in, k);
+			moved |= k > 0;
+		}
+		if (server_in.len && !broken) {
+			size_t k = filter_from_server(f, buf_data(&server_in), server_in.len, &to_app);
+			if (k == (size_t)-1) {
+				tell_app("4.5.0", e->where, f->error);
+				broken = 1;
+				server_in.len = 0;
+				k = 1;
+			} else {
+				buf_consume(&server_in, k);
+			}
+			moved |= k > 0;
+		}
+		moved |= write_server(e->ssl, &server);
+		moved |= write_app(e->app, &app);
+		moved |= read_app(e->app, &app);
+		moved |= read_server(e->ssl, &server);
+
+		/* The app finished sending: pass the close on once its bytes are
+		 * out (TLS close_notify), then wait a bounded time for the rest. */
+		if (app.eof && !app_in.len && !to_server.len && !closing_sent && !server.failed) {
+			SSL_shutdown(e->ssl);
+			closing_sent = 1;
+		}
+		if (app.eof && !give_up)
+			give_up = net_now_ms() + (long long)e->timeout * 1000;
+
+		if (server.eof && !broken && !server_in.len && filter_busy(f)) {
+			/* The server went away with commands unanswered: say so
+			 * rather than leave the app waiting or guessing. */
+			tell_app("4.4.2", e->where, "closed the connection before replying");
+			broken = 1;
+		}
+		int server_done = server.eof || broken;
+		if ((server_done && !to_app.len) || app.failed ||
+		    (app.eof && !filter_busy(f) && !to_server.len && !to_app.len) ||
+		    (give_up && net_now_ms() > give_up))
+			return;
+
+		/* Wait only when a whole round moved nothing. */
+		if (moved)
+			continue;
+
+		struct pollfd p[2] = {{e->app, app.want, 0}, {e->server, server.want, 0}};
+		if (!server.eof && !server.want && buf_room(&server_in))
+			p[1].events |= POLLIN;
+		if (!app.eof && !app.want && buf_room(&app_in))
+			p[0].events |= POLLIN;
+		int wait_ms = give_up ? (int)(give_up - net_now_ms()) : -1;
+		if (give_up && wait_ms < 0)
+			wait_ms = 0;
+		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+			return;
+	}
+}

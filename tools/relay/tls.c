@@ -1,0 +1,119 @@
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net.h"
+
+#define CERT_PREFIX "certificate verify failed: "
+
+SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "cannot set up TLS: %s", ERR_reason_error_string(ERR_get_error()));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* Partial writes and a moving buffer: the relay's queues compact. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	int ok = ca_file && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+				     : SSL_CTX_set_default_verify_paths(ctx);
+	if (!ok) {
+		snprintf(err, errlen, "cannot load CA certificates%s%s: %s", ca_file ? " from " : "",
+			 ca_file ? ca_file : "", ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int is_ip(const char *s)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int set_identity(SSL *ssl, const char *identity)
+{
+	if (is_ip(identity))
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), identity);
+	/* Partial wildcards ("mail*.example.com") are not for mail servers. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return SSL_set_tlsext_host_name(ssl, identity) && SSL_set1_host(ssl, identity);
+}
+
+/* The cause of a failed handshake, as specific as OpenSSL lets us be. */
+static void describe_failure(SSL *ssl, int ret, const char *identity, char *err, size_t errlen)
+{
+	long v = SSL_get_verify_result(ssl);
+	unsigned long e = ERR_peek_last_error();
+	int code = SSL_get_error(ssl, ret);
+
+	if (v != X509_V_OK) {
+		int name = v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
+		snprintf(err, errlen, CERT_PREFIX "%s%s%s%s", X509_verify_cert_error_string(v),
+			 name ? " (the certificate is not for " : "", name ? identity : "",
+			 name ? ")" : "");
+	} else if (e) {
+		snprintf(err, errlen, "%s", ERR_reason_error_string(e));
+	} else if (code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN) {
+		snprintf(err, errlen, "the server closed the connection during the handshake");
+	} else {
+		snprintf(err, errlen, "handshake failed (SSL error %d)", code);
+	}
+	ERR_clear_error();
+}
+
+SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
+		   size_t errlen)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) || !set_identity(ssl, identity)) {
+		snprintf(err, errlen, "cannot set up TLS for %s", identity);
+		SSL_free(ssl);
+		return NULL;
+	}
+	for (;;) {
+		ERR_clear_error();
+		int ret = SSL_connect(ssl);
+		if (ret == 1)
+			return ssl;
+		int code = SSL_get_error(ssl, ret);
+		short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+		if (!ev) {
+			describe_failure(ssl, ret, identity, err, errlen);
+			break;
+		}
+		int r = net_wait(fd, ev, deadline);
+		if (r <= 0) {
+			snprintf(err, errlen, "%s", r == 0 ? "handshake timed out" : strerror(errno));
+			break;
+		}
+	}
+	SSL_free(ssl);
+	return NULL;
+}
+
+void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len)
+{
+	char subject[256] = "?";
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	if (cert) {
+		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+		X509_free(cert);
+	}
+	snprintf(buf, len, "%s %s, certificate %s verified for %s", SSL_get_version(ssl),
+		 SSL_get_cipher_name(ssl), subject, identity);
+}
+
+int tls_failed_on_certificate(const char *err)
+{
+	return !strncmp(err, CERT_PREFIX, strlen(CERT_PREFIX));
+}

@@ -1,0 +1,168 @@
+/* smtpshim: runs a command with the shim preloaded and the settings given
+ * on the command line passed to it as SMTPSHIM_* variables. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../shim/common/config.h"
+
+#ifndef SMTPSHIM_VERSION
+#define SMTPSHIM_VERSION "0.1"
+#endif
+#ifndef SMTPSHIM_LIBDIR
+#define SMTPSHIM_LIBDIR "/usr/local/lib/smtpshim"
+#endif
+#ifndef SMTPSHIM_LIBEXECDIR
+#define SMTPSHIM_LIBEXECDIR "/usr/local/libexec/smtpshim"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: smtpshim [OPTIONS] [--] COMMAND [ARGS...]\n\n"
+		     "Runs COMMAND so that its plain SMTP connections to port 25 reach the\n"
+		     "server over verified TLS on 465 (implicit TLS) or 587 (STARTTLS).\n\n");
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct option_desc *o = &config_options[i];
+		char left[64];
+		if (!strcmp(o->name, "helper"))
+			continue;
+		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-32s %s\n", o->short_name ? left : left + 2, o->help);
+	}
+	fprintf(out, "\nEach option can also be set as SMTPSHIM_<NAME> in the environment.\n");
+}
+
+static const struct option_desc *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < config_n_options; i++)
+		if (strlen(config_options[i].name) == len && !strncmp(config_options[i].name, name, len))
+			return &config_options[i];
+	return NULL;
+}
+
+static const struct option_desc *find_short(char c)
+{
+	for (size_t i = 0; i < config_n_options; i++)
+		if (config_options[i].short_name == c)
+			return &config_options[i];
+	return NULL;
+}
+
+/* Checks the value as the shim will, then hands it on in the environment. */
+static void set_option(struct config *check, const char *name, const char *value)
+{
+	char err[CONFIG_ERROR_MAX], var[64];
+	int ok = !strcmp(name, "config") ? config_load_file(check, value, err, sizeof err)
+					 : config_set(check, name, value, err, sizeof err);
+	if (ok < 0) {
+		fprintf(stderr, "smtpshim: %s\n", err);
+		exit(2);
+	}
+	config_env_name(name, var, sizeof var);
+	setenv(var, value, 1);
+}
+
+/* Build tree first (tools/ beside shim/), then the installed location. */
+static void find_parts(char *lib, char *helper, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *dir = dirname(self);
+		snprintf(lib, len, "%s/../shim/libsmtpshim.so", dir);
+		snprintf(helper, len, "%s/smtpshim-relay", dir);
+		if (access(lib, R_OK) == 0 && access(helper, X_OK) == 0)
+			return;
+	}
+	snprintf(lib, len, "%s/libsmtpshim.so", SMTPSHIM_LIBDIR);
+	snprintf(helper, len, "%s/smtpshim-relay", SMTPSHIM_LIBEXECDIR);
+}
+
+static void preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val = malloc(strlen(lib) + (old ? strlen(old) : 0) + 2);
+	if (!val) {
+		perror("smtpshim");
+		exit(1);
+	}
+	sprintf(val, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+	setenv("LD_PRELOAD", val, 1);
+	free(val);
+}
+
+int main(int argc, char **argv)
+{
+	static struct config check;
+	int verbose = 0, i;
+
+	config_defaults(&check);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		const struct option_desc *o = NULL;
+		const char *value = NULL;
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("smtpshim %s\n", SMTPSHIM_VERSION);
+			return 0;
+		}
+		if (a[1] == '-') {
+			size_t len = strcspn(a + 2, "=");
+			o = find_long(a + 2, len);
+			if (a[2 + len] == '=')
+				value = a + 3 + len;
+		} else if (a[1] && !a[2]) {
+			o = find_short(a[1]);
+		}
+		if (!o || !strcmp(o->name, "helper")) {
+			fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
+			usage(stderr);
+			return 2;
+		}
+		if (!strcmp(o->name, "verbose")) {
+			char level[12];
+			snprintf(level, sizeof level, "%d", ++verbose);
+			set_option(&check, o->name, value ? value : level);
+			continue;
+		}
+		if (o->kind == OPT_FLAG) {
+			set_option(&check, o->name, value ? value : "1");
+			continue;
+		}
+		if (!value) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "smtpshim: %s needs a value (%s)\n", a, o->arg);
+				return 2;
+			}
+			value = argv[++i];
+		}
+		set_option(&check, o->name, value);
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	char lib[PATH_MAX], helper[PATH_MAX];
+	find_parts(lib, helper, sizeof lib);
+	if (!getenv("SMTPSHIM_HELPER"))
+		setenv("SMTPSHIM_HELPER", helper, 1);
+	preload(lib);
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "smtpshim: cannot run %s: %s\n", argv[i], strerror(errno));
+	return 127;
+}
