@@ -95,14 +95,29 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+static void remember(int fd, const struct sockaddr *dst, socklen_t dstlen,
+		     const struct listener *l)
+{
+	struct session s;
+	memset(&s, 0, sizeof s);
+	memcpy(&s.dst, dst, dstlen < sizeof s.dst ? dstlen : sizeof s.dst);
+	s.dstlen = dstlen;
+	s.listener = l->dial;
+	s.listenerlen = l->dial_len;
+	sessions_record(fd, &s);
+}
+
 /* No relay can run: answer the app ourselves with a 421 on a connection
  * accepted here, so the reason still lands where the app logs replies. */
-static int refuse_locally(int fd, struct listener *l, const char *why)
+static int refuse_locally(int fd, const struct sockaddr *dst, socklen_t dstlen,
+			  struct listener *l, const char *why)
 {
 	int rc = libc_connect(fd, (struct sockaddr *)&l->dial, l->dial_len);
 	int saved = errno;
 	struct pollfd p = {l->fd, POLLIN, 0};
 
+	if (rc == 0 || saved == EINPROGRESS)
+		remember(fd, dst, dstlen, l);
 	if ((rc == 0 || saved == EINPROGRESS) && poll(&p, 1, 1000) == 1) {
 		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0) {
@@ -151,16 +166,16 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	if (open_listener(socket_family(fd), &l) < 0)
 		return -1;
 	if (cfg->error[0])
-		return refuse_locally(fd, &l, cfg->error);
+		return refuse_locally(fd, dst, dstlen, &l, cfg->error);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return refuse_locally(fd, &l, "cannot create a pipe for the relay");
+		return refuse_locally(fd, dst, dstlen, &l, "cannot create a pipe for the relay");
 
 	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0, &pid);
 	close(pipefd[0]);
 	if (err) {
 		close(pipefd[1]);
 		snprintf(why, sizeof why, "cannot start the relay %s: %s", cfg->helper, strerror(err));
-		return refuse_locally(fd, &l, why);
+		return refuse_locally(fd, dst, dstlen, &l, why);
 	}
 	close(l.fd);
 
@@ -171,13 +186,7 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 		int n = session_text(cfg, dst, fd, text, sizeof text);
 		if (n > 0)
 			write_all(pipefd[1], text, (size_t)n);
-		struct session s;
-		memset(&s, 0, sizeof s);
-		memcpy(&s.dst, dst, dstlen < sizeof s.dst ? dstlen : sizeof s.dst);
-		s.dstlen = dstlen;
-		s.listener = l.dial;
-		s.listenerlen = l.dial_len;
-		sessions_record(fd, &s);
+		remember(fd, dst, dstlen, &l);
 	}
 	/* Closing the pipe tells the relay the session text is complete (or,
 	 * if nothing was written, that there is no session to serve). */

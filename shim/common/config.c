@@ -184,6 +184,7 @@ int config_env_name(const char *name, char *buf, size_t len)
 
 int config_load_env(struct config *c, char *const *env, char *err, size_t errlen)
 {
+	int rc = 0;
 	for (size_t i = 0; i < config_n_options; i++) {
 		char var[64];
 		if (config_env_name(config_options[i].name, var, sizeof var) < 0)
@@ -193,13 +194,16 @@ int config_load_env(struct config *c, char *const *env, char *err, size_t errlen
 			if (strncmp(*e, var, vlen) || (*e)[vlen] != '=')
 				continue;
 			char msg[CONFIG_ERROR_MAX - 64];
-			if (config_set(c, config_options[i].name, *e + vlen + 1, msg, sizeof msg) < 0) {
+			/* Keep going: the other settings still decide which
+			 * connections are ours to answer with the error. */
+			if (config_set(c, config_options[i].name, *e + vlen + 1, msg, sizeof msg) < 0 &&
+			    rc == 0) {
 				snprintf(err, errlen, "%s: %s", var, msg);
-				return -1;
+				rc = -1;
 			}
 		}
 	}
-	return 0;
+	return rc;
 }
 
 /* One "name value" / "name = value" line, already stripped of its newline. */
@@ -259,18 +263,19 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	buf[used] = '\0';
 
 	unsigned lineno = 1;
+	int rc = 0;
 	for (char *p = buf; *p; lineno++) {
 		char *end = p + strcspn(p, "\n");
 		int last = *end == '\0';
 		*end = '\0';
 		char msg[CONFIG_ERROR_MAX - 64];
-		if (parse_line(c, p, msg, sizeof msg) < 0) {
+		if (parse_line(c, p, msg, sizeof msg) < 0 && rc == 0) {
 			snprintf(err, errlen, "%s line %u: %s", path, lineno, msg);
-			return -1;
+			rc = -1; /* reported once; the other lines still count */
 		}
 		p = last ? end : end + 1;
 	}
-	return 0;
+	return rc;
 }
 
 static const char *env_value(char *const *env, const char *var)
@@ -289,12 +294,9 @@ void config_load(struct config *c, char *const *env)
 
 	config_defaults(c);
 	if (file && *file && config_load_file(c, file, err, sizeof err) < 0)
-		goto bad;
-	if (config_load_env(c, env, err, sizeof err) < 0)
-		goto bad;
-	return;
-bad:
-	memcpy(c->error, err, sizeof c->error);
+		memcpy(c->error, err, sizeof c->error);
+	if (config_load_env(c, env, err, sizeof err) < 0 && !c->error[0])
+		memcpy(c->error, err, sizeof c->error);
 }
 
 const char *config_mode_name(enum tls_mode m)

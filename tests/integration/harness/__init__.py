@@ -1,0 +1,1 @@
+"""Helpers for the smtpshim integration tests: certificates, servers, clients."""

@@ -1,0 +1,25 @@
+"""Connections smtpshim must not catch reach their destination untouched, in
+plaintext. A TLS server stands ready as the would-be upstream so that a wrong
+interception shows up as a message there."""
+from harness.checks import assert_delivered, assert_nothing_stored
+from harness.clients import run_client, shim_args
+
+
+def test_port_not_intercepted_goes_straight_to_server(client, message, pki, start_server,
+                                                      smtpshim):
+    plain = start_server("plain-no-starttls", cert=None, port=2526)
+    upstream = start_server("implicit")
+    run = run_client(client, message, port=2526,
+                     shim=shim_args(pki, mode="tls", port=upstream.port))
+    assert_delivered(plain, run, tls=False)
+    assert_nothing_stored(upstream)
+
+
+def test_loopback_not_intercepted_without_allow_loopback(client, message, pki, start_server,
+                                                         smtpshim):
+    plain = start_server("plain-no-starttls", cert=None, port=25)
+    upstream = start_server("implicit")
+    run = run_client(client, message, host="127.0.0.1",
+                     shim=shim_args(pki, mode="tls", port=upstream.port, allow_loopback=False))
+    assert_delivered(plain, run, tls=False)
+    assert_nothing_stored(upstream)
