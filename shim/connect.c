@@ -1,49 +1,12 @@
-/* connect(): the one place that decides whether a connection is ours. */
-#include <errno.h>
-#include <netinet/in.h>
-
-#include "common/addr.h"
-#include "handoff.h"
+/* connect(): hands a connection to a relay when it is ours. */
+#include "intercept.h"
 #include "libc.h"
-#include "sessions.h"
-#include "settings.h"
-
-static int is_tcp_stream(int fd)
-{
-	int type = 0, proto = 0;
-	socklen_t len = sizeof type;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-		return 0;
-	len = sizeof proto;
-	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 && proto == IPPROTO_TCP;
-}
-
-/* Cheap tests first: every connect() of the host passes here. */
-static int wants(const struct config *cfg, int fd, const struct sockaddr *addr, socklen_t len)
-{
-	if (!addr || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
-		return 0;
-	uint16_t port = addr_port(addr, len);
-	if (!port || !config_intercepts_port(cfg, port))
-		return 0;
-	if (!cfg->allow_loopback && addr_is_loopback(addr))
-		return 0;
-	return is_tcp_stream(fd);
-}
 
 static int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	const struct config *cfg = shim_settings();
-	struct session s;
-
-	if (!wants(cfg, fd, addr, len))
+	if (!intercept_wanted(fd, addr, len))
 		return libc_connect(fd, addr, len);
-	/* A second connect() on a socket already handed off (swaks polls
-	 * this way): let the kernel answer EALREADY, EISCONN or 0 for the
-	 * connection that really exists. */
-	if (sessions_lookup(fd, &s) == 0)
-		return libc_connect(fd, (struct sockaddr *)&s.listener, s.listenerlen);
-	return handoff_connect(fd, addr, len, cfg);
+	return intercept_connect(fd, addr, len);
 }
 
 __attribute__((visibility("default")))

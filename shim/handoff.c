@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,18 +108,65 @@ static void remember(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	sessions_record(fd, &s);
 }
 
+#ifndef TCP_FASTOPEN_CONNECT
+#define TCP_FASTOPEN_CONNECT 30
+#endif
+
+/* A TCP_FASTOPEN_CONNECT socket would hold its SYN back until the app's
+ * first write, but an SMTP server speaks first: app and relay would wait
+ * for each other.  Connect for real instead. */
+static int clear_deferred_connect(int fd)
+{
+	int on = 0, off = 0;
+	socklen_t len = sizeof on;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on, &len) < 0 || !on)
+		return 0;
+	setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &off, sizeof off);
+	return 1;
+}
+
+/* That option promises connect() returns 0 at once, blocking or not; a
+ * loopback handshake completes in microseconds, so wait for it. */
+static int finish_deferred_connect(int fd, int rc)
+{
+	struct pollfd p = {fd, POLLOUT, 0};
+	if (rc == 0 || errno != EINPROGRESS || poll(&p, 1, 1000) != 1)
+		return rc;
+	int soerr = 0;
+	socklen_t len = sizeof soerr;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (soerr) {
+		errno = soerr;
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects the app's socket to our listener, and tells whether the relay
+ * has a session to serve (a connect that fails outright leaves none). */
+static int connect_app(int fd, const struct listener *l, int *connected)
+{
+	int deferred = clear_deferred_connect(fd);
+	int rc = libc_connect(fd, (const struct sockaddr *)&l->dial, l->dial_len);
+	if (deferred)
+		rc = finish_deferred_connect(fd, rc);
+	*connected = rc == 0 || errno == EINPROGRESS || errno == EINTR;
+	return rc;
+}
+
 /* No relay can run: answer the app ourselves with a 421 on a connection
  * accepted here, so the reason still lands where the app logs replies. */
 static int refuse_locally(int fd, const struct sockaddr *dst, socklen_t dstlen,
 			  struct listener *l, const char *why)
 {
-	int rc = libc_connect(fd, (struct sockaddr *)&l->dial, l->dial_len);
+	int connected;
+	int rc = connect_app(fd, l, &connected);
 	int saved = errno;
 	struct pollfd p = {l->fd, POLLIN, 0};
 
-	if (rc == 0 || saved == EINPROGRESS)
+	if (connected)
 		remember(fd, dst, dstlen, l);
-	if ((rc == 0 || saved == EINPROGRESS) && poll(&p, 1, 1000) == 1) {
+	if (connected && poll(&p, 1, 1000) == 1) {
 		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0) {
 			char reply[CONFIG_ERROR_MAX + 64];
@@ -179,9 +227,10 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	}
 	close(l.fd);
 
-	int rc = libc_connect(fd, (struct sockaddr *)&l.dial, l.dial_len);
+	int connected;
+	int rc = connect_app(fd, &l, &connected);
 	int saved = errno;
-	if (rc == 0 || saved == EINPROGRESS || saved == EINTR) {
+	if (connected) {
 		char text[8192];
 		int n = session_text(cfg, dst, fd, text, sizeof text);
 		if (n > 0)

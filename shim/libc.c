@@ -21,6 +21,8 @@
 	}
 
 REAL(int, connect, (int, const struct sockaddr *, socklen_t))
+REAL(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t))
+REAL(ssize_t, sendmsg, (int, const struct msghdr *, int))
 REAL(int, getpeername, (int, struct sockaddr *, socklen_t *))
 REAL(int, getaddrinfo,
      (const char *, const char *, const struct addrinfo *, struct addrinfo **))
@@ -39,6 +41,27 @@ int libc_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return -1;
 	}
 	return f(fd, addr, len);
+}
+
+ssize_t libc_sendto(int fd, const void *buf, size_t len, int flags,
+		    const struct sockaddr *addr, socklen_t alen)
+{
+	sendto_fn f = real_sendto();
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(fd, buf, len, flags, addr, alen);
+}
+
+ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	sendmsg_fn f = real_sendmsg();
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(fd, msg, flags);
 }
 
 int libc_getpeername(int fd, struct sockaddr *addr, socklen_t *len)

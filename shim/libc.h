@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 
 int libc_connect(int fd, const struct sockaddr *addr, socklen_t len);
+ssize_t libc_sendto(int fd, const void *buf, size_t len, int flags,
+		    const struct sockaddr *addr, socklen_t alen);
+ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags);
 int libc_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
 int libc_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		     struct addrinfo **res);

@@ -19,6 +19,18 @@ static struct name_entry ring[NAMES_MAX];
 static unsigned next;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked forever: hosts fork from threads (MTAs do), so start it afresh. */
+static void unlock_in_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, unlock_in_child);
+}
+
 static int to_mapped(int family, const void *ip, unsigned char out[16])
 {
 	if (family == AF_INET6) {

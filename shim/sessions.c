@@ -21,6 +21,18 @@ static unsigned next;
 static atomic_uint count; /* lets lookups skip everything until a first session */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked forever: hosts fork from threads (MTAs do), so start it afresh. */
+static void unlock_in_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+}
+
+__attribute__((constructor)) static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, unlock_in_child);
+}
+
 void sessions_record(int fd, const struct session *s)
 {
 	struct stat st;
