@@ -7,45 +7,85 @@ CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=gnu11
 
 PREFIX     ?= /usr/local
-LIBDIR     ?= $(PREFIX)/lib/smtpshim
 LIBEXECDIR ?= $(PREFIX)/libexec/smtpshim
-PATHS := -DSMTPSHIM_LIBDIR='"$(LIBDIR)"' -DSMTPSHIM_LIBEXECDIR='"$(LIBEXECDIR)"' \
+PATHS := -DSMTPSHIM_PREFIX='"$(PREFIX)"' \
          -DSMTPSHIM_HELPER_DEFAULT='"$(LIBEXECDIR)/smtpshim-relay"'
 
 COMMON_SRC := $(wildcard shim/common/*.c)
 SHIM_SRC   := $(wildcard shim/*.c)
 RELAY_SRC  := $(wildcard tools/relay/*.c)
-COMMON_OBJ := $(COMMON_SRC:.c=.o)
-SHIM_OBJ   := $(SHIM_SRC:.c=.o)
-RELAY_OBJ  := $(RELAY_SRC:.c=.o)
 
-SHIM   := shim/libsmtpshim.so
-RELAY  := tools/smtpshim-relay
+# The shim is built once per C library and architecture it must reach,
+# where glibc's $LIB in LD_PRELOAD leads each program: lib/<triplet> for
+# native programs, lib32 for 32-bit ones on a multilib system (and
+# lib/i386-linux-gnu on a multiarch one).  So one setting serves 64- and
+# 32-bit programs.  The relay and the wrapper are native only.
+TRIPLET   := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+MUSL_TRIPLET := $(subst -gnu,-musl,$(TRIPLET))
+HAVE_M32  := $(shell echo 'int main(void){return 0;}' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null && echo yes)
+HAVE_MUSL := $(shell command -v musl-gcc >/dev/null 2>&1 && echo yes)
+
+SHIM_NATIVE := shim/lib/$(TRIPLET)/libsmtpshim.so
+SHIM_I386   := shim/lib32/libsmtpshim.so
+SHIM_MUSL   := shim/lib/$(MUSL_TRIPLET)/libsmtpshim.so
+SHIMS := $(SHIM_NATIVE) $(if $(HAVE_M32),$(SHIM_I386) shim/lib/i386-linux-gnu/libsmtpshim.so) \
+         $(if $(HAVE_MUSL),$(SHIM_MUSL))
+
+RELAY   := tools/smtpshim-relay
 WRAPPER := tools/smtpshim
 
-all: $(SHIM) $(RELAY) $(WRAPPER)
+all: $(SHIMS) shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-%.o: %.c
+# Objects go to build/<variant>/, mirroring the source tree.
+build/native/%.o: %.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
+build/i386/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
+build/musl/%.o: %.c
+	@mkdir -p $(dir $@)
+	musl-gcc $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
+
+objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 # The shim exports only its hooks and needs nothing but libc and libdl.
-$(SHIM_OBJ): ALL_CFLAGS += -fvisibility=hidden
-$(SHIM): $(SHIM_OBJ) $(COMMON_OBJ) shim/exports.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/exports.map -Wl,-z,defs \
-		-o $@ $(SHIM_OBJ) $(COMMON_OBJ) -ldl -lpthread
+SHIM_FLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,defs
+$(call objs,native,$(SHIM_SRC)) $(call objs,i386,$(SHIM_SRC)) $(call objs,musl,$(SHIM_SRC)): \
+	ALL_CFLAGS += -fvisibility=hidden
 
-$(RELAY): $(RELAY_OBJ) $(COMMON_OBJ)
+$(SHIM_NATIVE): $(call objs,native,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
+$(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
+$(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+	@mkdir -p $(dir $@)
+	musl-gcc $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^)
+
+shim/lib/i386-linux-gnu/libsmtpshim.so: $(SHIM_I386)
+	@mkdir -p $(dir $@)
+	ln -sf ../../lib32/libsmtpshim.so $@
+
+# For a plain LD_PRELOAD=.../shim/libsmtpshim.so by hand.
+shim/libsmtpshim.so: $(SHIM_NATIVE)
+	ln -sf lib/$(TRIPLET)/libsmtpshim.so $@
+
+$(RELAY): $(call objs,native,$(RELAY_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
 
-$(WRAPPER): tools/smtpshim.o $(COMMON_OBJ)
+$(call objs,native,tools/smtpshim.c): PATHS += -DSMTPSHIM_MUSL_TRIPLET='"$(MUSL_TRIPLET)"'
+$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Unit tests: one program per file in tests/unit, linked with the code under test.
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
-tests/unit/bin/%: tests/unit/%.c tests/unit/check.h $(COMMON_OBJ) tools/relay/filter.o tools/relay/log.o
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+UNIT_DEPS := $(call objs,native,$(COMMON_SRC) tools/relay/filter.c tools/relay/log.c)
+build/unit/%: tests/unit/%.c tests/unit/check.h $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(COMMON_OBJ) tools/relay/filter.o tools/relay/log.o
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(UNIT_DEPS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)
@@ -60,9 +100,7 @@ demo: deps all
 	tests/netns-run /usr/bin/python3 tests/demo.py
 
 clean:
-	rm -f $(SHIM) $(RELAY) $(WRAPPER) shim/*.o shim/*.d shim/common/*.o shim/common/*.d \
-		tools/*.o tools/*.d tools/relay/*.o tools/relay/*.d
-	rm -rf tests/unit/bin
+	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
 .PHONY: all unit deps test demo clean
--include $(shell find shim tools -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -16,7 +16,7 @@ static ssize_t connect_then_send(int fd, const struct sockaddr *addr, socklen_t 
 		return -1; /* EINPROGRESS included: the data was not sent, as with a
 			      Fast Open connect that had no cookie */
 	size_t total = 0;
-	for (size_t i = 0; i < msg->msg_iovlen; i++)
+	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
 	if (total == 0 && !msg->msg_controllen)
 		return 0;

@@ -9,15 +9,19 @@
 #include <unistd.h>
 
 #include "../shim/common/config.h"
+#include "executable.h"
 
 #ifndef SMTPSHIM_VERSION
 #define SMTPSHIM_VERSION "0.1"
 #endif
-#ifndef SMTPSHIM_LIBDIR
-#define SMTPSHIM_LIBDIR "/usr/local/lib/smtpshim"
+#ifndef SMTPSHIM_PREFIX
+#define SMTPSHIM_PREFIX "/usr/local"
 #endif
-#ifndef SMTPSHIM_LIBEXECDIR
-#define SMTPSHIM_LIBEXECDIR "/usr/local/libexec/smtpshim"
+#ifndef SMTPSHIM_HELPER_DEFAULT
+#define SMTPSHIM_HELPER_DEFAULT SMTPSHIM_PREFIX "/libexec/smtpshim/smtpshim-relay"
+#endif
+#ifndef SMTPSHIM_MUSL_TRIPLET
+#define SMTPSHIM_MUSL_TRIPLET "x86_64-linux-musl"
 #endif
 
 static void usage(FILE *out)
@@ -68,21 +72,49 @@ static void set_option(struct config *check, const char *name, const char *value
 	setenv(var, value, 1);
 }
 
-/* Build tree first (tools/ beside shim/), then the installed location. */
-static void find_parts(char *lib, char *helper, size_t len)
+/* Build tree first (tools/ beside shim/), then the installed location.
+ * lib_root is where "$LIB/libsmtpshim.so" lives: glibc expands $LIB to
+ * lib/<multiarch triplet>, picking the 32- or 64-bit build by itself. */
+static void find_parts(char *lib_root, char *helper, size_t len)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n > 0) {
 		self[n] = '\0';
 		char *dir = dirname(self);
-		snprintf(lib, len, "%s/../shim/libsmtpshim.so", dir);
+		char probe[PATH_MAX + 32];
+		snprintf(lib_root, len, "%s/../shim", dir);
 		snprintf(helper, len, "%s/smtpshim-relay", dir);
-		if (access(lib, R_OK) == 0 && access(helper, X_OK) == 0)
+		snprintf(probe, sizeof probe, "%s/lib", lib_root);
+		if (access(probe, R_OK) == 0 && access(helper, X_OK) == 0)
 			return;
 	}
-	snprintf(lib, len, "%s/libsmtpshim.so", SMTPSHIM_LIBDIR);
-	snprintf(helper, len, "%s/smtpshim-relay", SMTPSHIM_LIBEXECDIR);
+	snprintf(lib_root, len, "%s", SMTPSHIM_PREFIX);
+	snprintf(helper, len, "%s", SMTPSHIM_HELPER_DEFAULT);
+}
+
+/* Says before exec what the shim cannot do for this program. */
+static void check_reachable(const char *command, const struct exe_info *exe)
+{
+	const char *why = NULL;
+	if (exe->kind == EXE_STATIC)
+		why = "is statically linked, so no library can be preloaded into it";
+	else if (exe->kind == EXE_GO)
+		why = "is a Go program: Go makes its own system calls and never calls "
+		      "the C library's connect()";
+	if (why) {
+		fprintf(stderr,
+			"smtpshim: %s %s; its port-25 connections cannot be caught.\n"
+			"smtpshim: instead, point the program at a local port and run\n"
+			"smtpshim:   smtpshim listen 127.0.0.1:2525 --relay YOUR.MAIL.SERVER\n",
+			exe->path[0] ? exe->path : command, why);
+		exit(126);
+	}
+	if (exe->setuid && getuid() != 0)
+		fprintf(stderr,
+			"smtpshim: warning: %s is set-user-ID; the C library ignores LD_PRELOAD "
+			"paths for it (see \"system-wide mode\" in docs/compatibility.md)\n",
+			exe->path);
 }
 
 static void preload(const char *lib)
@@ -157,8 +189,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	char lib[PATH_MAX], helper[PATH_MAX];
-	find_parts(lib, helper, sizeof lib);
+	static struct exe_info exe;
+	char root[PATH_MAX], helper[PATH_MAX], lib[PATH_MAX + 64];
+	executable_inspect(argv[i], &exe);
+	check_reachable(argv[i], &exe);
+	find_parts(root, helper, sizeof root);
+	if (exe.kind == EXE_MUSL) /* musl's loader knows no $LIB */
+		snprintf(lib, sizeof lib, "%s/lib/%s/libsmtpshim.so", root, SMTPSHIM_MUSL_TRIPLET);
+	else
+		snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
 	if (!getenv("SMTPSHIM_HELPER"))
 		setenv("SMTPSHIM_HELPER", helper, 1);
 	preload(lib);
