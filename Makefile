@@ -90,10 +90,24 @@ build/unit/%: tests/unit/%.c tests/unit/check.h $(UNIT_DEPS)
 unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)
 
+# Fuzzing the parsers that read network and config input with clang's
+# libFuzzer: `make fuzz` (FUZZ_SECONDS each, longer by hand); `make test`
+# runs a short round over the checked-in corpus.
+FUZZ_SECONDS ?= 10
+FUZZ_SRC := $(COMMON_SRC) tools/relay/filter.c tools/relay/log.c
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-D_GNU_SOURCE -std=gnu11 -o $@ $< $(FUZZ_SRC)
+
+fuzz: $(FUZZ_BIN)
+	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 deps:
 	@tests/install-deps
 
-test: deps all unit
+test: deps all unit fuzz
 	tests/netns-run /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 demo: deps all
@@ -102,5 +116,5 @@ demo: deps all
 clean:
 	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit deps test demo clean
+.PHONY: all unit fuzz deps test demo clean
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -103,7 +103,7 @@ static int set_relay(struct config *c, const char *v, char *err, size_t errlen)
 	char host[CONFIG_HOST_MAX];
 	uint16_t port = 0;
 
-	if (text_split_host_port(v, host, sizeof host, &port) < 0 || !*host)
+	if (text_split_host_port(v, host, sizeof host, &port) < 0 || !text_is_host(host))
 		return fail(err, errlen, "relay: '%s' is not HOST or HOST:PORT", v);
 	memcpy(c->relay_host, host, sizeof host);
 	c->relay_port = port;

@@ -1,5 +1,6 @@
 #include "text.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,4 +77,18 @@ void text_join_host_port(const char *host, uint16_t port, char *buf, size_t len)
 		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", host, port);
 	else
 		snprintf(buf, len, v6 ? "[%s]" : "%s", host);
+}
+
+int text_is_host(const char *s)
+{
+	unsigned char buf[16];
+	if (strchr(s, ':'))
+		return inet_pton(AF_INET6, s, buf) == 1;
+	if (!*s || *s == '-' || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
+			return 0;
+	return 1;
 }

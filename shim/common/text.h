@@ -18,6 +18,11 @@ char *text_trim(char *s);
  * absent.  A bare IPv6 address (two colons or more) is a host alone. */
 int text_split_host_port(const char *s, char *host, size_t hostlen, uint16_t *port);
 
+/* A DNS name (letters, digits, '-', '.', '_'), an IPv4 address or an IPv6
+ * address: what may stand for a server, and nothing that would not
+ * survive being written back as "host:port". */
+int text_is_host(const char *s);
+
 /* The inverse: brackets an IPv6 host; port 0 is left out. */
 void text_join_host_port(const char *host, uint16_t port, char *buf, size_t len);
 

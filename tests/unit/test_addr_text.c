@@ -20,6 +20,9 @@ static void test_host_port_forms(void)
 	CHECK_STR(host, "::1");
 	CHECK(text_split_host_port("[::1", host, sizeof host, &port) < 0);
 	CHECK(text_split_host_port("mx:", host, sizeof host, &port) < 0);
+	CHECK(text_is_host("smtp.example.com") && text_is_host("192.0.2.1") && text_is_host("::1"));
+	CHECK(!text_is_host(":]::B::*") && !text_is_host("") && !text_is_host("a b"));
+	CHECK(!text_is_host("-rf") && !text_is_host("host:25"));
 	char out[64];
 	text_join_host_port("::1", 25, out, sizeof out);
 	CHECK_STR(out, "[::1]:25");
