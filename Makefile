@@ -104,10 +104,23 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# The relay again, under AddressSanitizer and UndefinedBehaviorSanitizer, for
+# a second run of the integration tests.  (The shim lives in programs not
+# built with sanitizers; valgrind watches it instead: test_memory.py.)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) $(COMMON_SRC) tests/sanitize/report_to.c)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+
+sanitize: all build/asan/smtpshim-relay
+	tests/run-sanitized
+
 deps:
 	@tests/install-deps
 
-test: deps all unit fuzz
+test: deps all unit fuzz sanitize
 	tests/netns-run /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 demo: deps all
@@ -116,5 +129,5 @@ demo: deps all
 clean:
 	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit fuzz deps test demo clean
+.PHONY: all unit fuzz sanitize deps test demo clean
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -90,7 +90,8 @@ int main(void)
 		return 1;
 	net_set_nodelay(app);
 
-	SSL_CTX *ctx = tls_context(s.cfg.ca_file, err, sizeof err);
+	static SSL_CTX *ctx; /* held until this one-session process exits */
+	ctx = tls_context(s.cfg.ca_file, err, sizeof err);
 	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
 		refuse(app, status, err);
 		return 1;
