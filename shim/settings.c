@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #ifndef SMTPSHIM_HELPER_DEFAULT
@@ -17,8 +18,14 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
  * library's constructor, before ours would have run. */
 static void load(void)
 {
-	config_load(&settings, environ);
-	if (!settings.helper[0])
+	/* In a set-user-ID program the environment belongs to whoever started
+	 * it: SMTPSHIM_HELPER would run their program with our privileges.
+	 * Only the system's own settings count there. */
+	static char *const no_environment[] = {NULL};
+	int secure = getauxval(AT_SECURE) != 0;
+
+	config_load(&settings, secure ? no_environment : environ);
+	if (secure || !settings.helper[0])
 		strcpy(settings.helper, SMTPSHIM_HELPER_DEFAULT);
 }
 
