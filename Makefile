@@ -36,14 +36,20 @@ WRAPPER := tools/smtpshim
 
 all: $(SHIMS) shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
+# Compiled-in paths: a different PREFIX rebuilds what uses them.
+build/paths.stamp: FORCE
+	@mkdir -p build
+	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' > $@
+FORCE:
+
 # Objects go to build/<variant>/, mirroring the source tree.
-build/native/%.o: %.c
+build/native/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
-build/i386/%.o: %.c
+build/i386/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
-build/musl/%.o: %.c
+build/musl/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	musl-gcc $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -108,7 +114,7 @@ fuzz: $(FUZZ_BIN)
 # a second run of the integration tests.  (The shim lives in programs not
 # built with sanitizers; valgrind watches it instead: test_memory.py.)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-build/asan/%.o: %.c
+build/asan/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) $(COMMON_SRC) tests/sanitize/report_to.c)
@@ -126,8 +132,24 @@ test: deps all unit fuzz sanitize
 demo: deps all
 	tests/netns-run /usr/bin/python3 tests/demo.py
 
+# make install [DESTDIR=] [PREFIX=/usr/local]: the wrapper in bin/, the relay
+# in libexec/, each shim build where glibc's $LIB (or musl's loader) finds it.
+install: all
+	install -D -m 755 $(WRAPPER) $(DESTDIR)$(PREFIX)/bin/smtpshim
+	install -D -m 755 $(RELAY) $(DESTDIR)$(LIBEXECDIR)/smtpshim-relay
+	install -D -m 755 $(SHIM_NATIVE) $(DESTDIR)$(PREFIX)/lib/$(TRIPLET)/libsmtpshim.so
+	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so)
+	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so)
+	$(if $(HAVE_MUSL),install -D -m 755 $(SHIM_MUSL) $(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/smtpshim $(DESTDIR)$(LIBEXECDIR)/smtpshim-relay \
+		$(DESTDIR)$(PREFIX)/lib/$(TRIPLET)/libsmtpshim.so $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so \
+		$(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so \
+		$(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so
+
 clean:
 	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit fuzz sanitize deps test demo clean
+.PHONY: all unit fuzz sanitize deps test demo install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)
