@@ -153,19 +153,30 @@ CLIENTS = {
 
 def run_client(name: str, msg: Message, *, host: str = "mail.test", port: int = 25,
                shim: list | None = None, tls: str | None = None,
-               ca_file: Path | None = None) -> Run:
+               ca_file: Path | None = None, env: dict | None = None,
+               client_args: list | None = None) -> Run:
     """Run client `name` sending `msg` to host:port.
 
     shim: None to run the client directly, else the smtpshim options to wrap
     it with (`smtpshim *shim -- client...`).
     tls: None (plain SMTP), "starttls" or "implicit" -- direct runs only.
+    env: extra environment (a value of None removes the variable). By
+    default no config file is read (SMTPSHIM_CONFIG="") and auto mode's port
+    memory is private to the run (XDG_CACHE_HOME in its temporary directory),
+    so no test depends on /etc/smtpshim.conf or on an earlier test.
+    client_args: extra arguments for the client (swaks only).
     """
     if tls not in (None, "starttls", "implicit"):
         raise ValueError(f"bad tls {tls!r}")
     with tempfile.TemporaryDirectory(prefix=f"smtpshim-{name}-") as tmp:
         inv = CLIENTS[name](msg, host, port, tls, ca_file, Path(tmp))
+        if client_args:
+            inv.cmd += client_args
         cmd = inv.cmd if shim is None else [str(SMTPSHIM), *shim, "--", *inv.cmd]
-        proc = _execute(cmd, inv.stdin, {**os.environ, **(inv.env or {})})
+        full = {**os.environ, "SMTPSHIM_CONFIG": "", "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
+                **(inv.env or {}), **(env or {})}
+        full = {k: v for k, v in full.items() if v is not None}
+        proc = _execute(cmd, inv.stdin, full)
     return Run(proc, msg.data, msg.mail_from, inv.rcpts or msg.rcpts)
 
 
