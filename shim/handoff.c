@@ -208,7 +208,6 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 {
 	struct listener l;
 	int pipefd[2];
-	pid_t pid;
 	char why[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
 
 	if (open_listener(socket_family(fd), &l) < 0)
@@ -218,11 +217,11 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return refuse_locally(fd, dst, dstlen, &l, "cannot create a pipe for the relay");
 
-	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0, &pid);
+	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0,
+			      (int)cfg->timeout * 1000, why, sizeof why);
 	close(pipefd[0]);
 	if (err) {
 		close(pipefd[1]);
-		snprintf(why, sizeof why, "cannot start the relay %s: %s", cfg->helper, strerror(err));
 		return refuse_locally(fd, dst, dstlen, &l, why);
 	}
 	close(l.fd);
@@ -240,7 +239,6 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	/* Closing the pipe tells the relay the session text is complete (or,
 	 * if nothing was written, that there is no session to serve). */
 	close(pipefd[1]);
-	spawn_reap(pid);
 	errno = saved;
 	return rc;
 }

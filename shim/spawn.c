@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,9 +19,8 @@ extern char **environ;
 
 struct child_args {
 	const char *helper;
-	int listen_fd, session_fd, keep_stderr;
+	int listen_fd, session_fd, ready_fd, keep_stderr;
 	char *const *envp;
-	volatile int exec_errno; /* shared memory (CLONE_VM): written on failure */
 };
 
 static void close_from(int lowest)
@@ -33,28 +34,52 @@ static void close_from(int lowest)
 		close((int)fd);
 }
 
-/* Runs in the host's memory until execve (CLONE_VM|CLONE_VFORK): only
- * plain system calls here, nothing that allocates or locks.  All signals
- * stay blocked through exec; the relay unblocks what it handles. */
-static int child_main(void *arg)
+/* Tells the shim why the relay never ran: 'E' and errno on the ready pipe. */
+_Noreturn static void fail(int ready_fd, int err)
 {
-	struct child_args *a = arg;
+	char msg[1 + sizeof err];
+	msg[0] = 'E';
+	memcpy(msg + 1, &err, sizeof err);
+	if (write(ready_fd, msg, sizeof msg) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* A copy of the host (its own memory from here on) that becomes the relay. */
+_Noreturn static void become_relay(const struct child_args *a)
+{
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	/* Move our fds above 2..4 first so the dup2 calls cannot clobber them. */
+	/* Move our fds above 2..5 first so the dup2 calls cannot clobber them. */
 	int lfd = fcntl(a->listen_fd, F_DUPFD_CLOEXEC, 10);
 	int sfd = fcntl(a->session_fd, F_DUPFD_CLOEXEC, 10);
+	int rfd = fcntl(a->ready_fd, F_DUPFD_CLOEXEC, 10);
 	int nfd = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 10);
 
-	if (lfd < 0 || sfd < 0 || nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 ||
-	    (!a->keep_stderr && dup2(nfd, 2) < 0) || dup2(lfd, 3) < 0 || dup2(sfd, 4) < 0) {
-		a->exec_errno = errno ? errno : EBADF;
+	if (rfd < 0)
 		_exit(127);
-	}
-	close_from(5);
+	if (lfd < 0 || sfd < 0 || nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 ||
+	    (!a->keep_stderr && dup2(nfd, 2) < 0) || dup2(lfd, 3) < 0 || dup2(sfd, 4) < 0 ||
+	    dup2(rfd, 5) < 0)
+		fail(rfd, errno ? errno : EBADF);
+	close_from(6);
 	char *argv[] = {(char *)"smtpshim-relay", NULL};
 	execve(a->helper, argv, a->envp);
-	a->exec_errno = errno;
-	_exit(127);
+	fail(5, errno);
+}
+
+/* Runs in the host's memory (CLONE_VM|CLONE_VFORK) with all signals
+ * blocked: only plain system calls, nothing that allocates or locks.  It
+ * never execs, so it keeps the exit signal 0 it was made with (an execve
+ * would reset it to SIGCHLD): the host is never signalled and its wait()
+ * never sees it.  The relay is its child, made with the raw system call
+ * (glibc's fork() would run the host's atfork handlers), and is adopted by
+ * init as soon as this process exits. */
+static int child_main(void *arg)
+{
+	long pid = syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+	if (pid == 0)
+		become_relay(arg);
+	_exit(pid < 0 ? 1 : 0);
 }
 
 /* The relay gets no environment of the host's but PATH and HOME: no
@@ -68,41 +93,73 @@ static void pick_env(char **out, size_t max)
 	out[n] = NULL;
 }
 
-int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr, pid_t *pid)
+static int start(struct child_args *a)
 {
-	char *envp[3];
-	struct child_args a = {helper, listen_fd, session_fd, keep_stderr, envp, 0};
 	sigset_t all, old;
-
-	pick_env(envp, 3);
 	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
-		return errno;
-
+		return -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	/* Exit signal 0: the host gets no SIGCHLD and its wait(-1) or
-	 * waitpid(-1) never returns this child (only __WCLONE sees it). */
-	int child = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK, &a);
-	int err = child < 0 ? errno : 0;
+	int child = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK, a);
+	int saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (child > 0)
+		while (waitpid(child, NULL, __WCLONE) < 0 && errno == EINTR)
+			;
 	munmap(stack, CHILD_STACK);
-
-	if (err)
-		return err;
-	if (a.exec_errno) {
-		spawn_reap(child);
-		return a.exec_errno;
-	}
-	*pid = child;
-	return 0;
+	errno = saved;
+	return child > 0 ? 0 : -1;
 }
 
-void spawn_reap(pid_t pid)
+/* 'R' from the relay once it runs; 'E' and an errno if it never did; the
+ * pipe's end if it died first. */
+static int await_ready(int fd, int timeout_ms, const char *helper, char *why, size_t whylen)
 {
-	int saved = errno;
-	while (waitpid(pid, NULL, __WCLONE) < 0 && errno == EINTR)
+	char msg[1 + sizeof(int)];
+	struct pollfd p = {fd, POLLIN, 0};
+	ssize_t n = 0;
+	int r;
+
+	while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
 		;
-	errno = saved;
+	if (r == 1)
+		while ((n = read(fd, msg, sizeof msg)) < 0 && errno == EINTR)
+			;
+	if (r == 1 && n >= 1 && msg[0] == 'R')
+		return 0;
+	if (r == 1 && n == (ssize_t)sizeof msg && msg[0] == 'E') {
+		int err;
+		memcpy(&err, msg + 1, sizeof err);
+		snprintf(why, whylen, "cannot start the relay %s: %s", helper, strerror(err));
+	} else if (r == 1) {
+		snprintf(why, whylen, "the relay %s failed at start", helper);
+	} else {
+		snprintf(why, whylen, "the relay %s did not start in time", helper);
+	}
+	return -1;
+}
+
+int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr,
+		int timeout_ms, char *why, size_t whylen)
+{
+	char *envp[3];
+	int ready[2];
+	struct child_args a = {helper, listen_fd, session_fd, -1, keep_stderr, envp};
+
+	pick_env(envp, 3);
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "cannot start the relay: %s", strerror(errno));
+		return -1;
+	}
+	a.ready_fd = ready[1];
+	int rc = start(&a);
+	if (rc < 0)
+		snprintf(why, whylen, "cannot start the relay: %s", strerror(errno));
+	close(ready[1]);
+	if (rc == 0)
+		rc = await_ready(ready[0], timeout_ms, helper, why, whylen);
+	close(ready[0]);
+	return rc;
 }

@@ -3,15 +3,14 @@
 #ifndef SMTPSHIM_SPAWN_H
 #define SMTPSHIM_SPAWN_H
 
-#include <sys/types.h>
+#include <stddef.h>
 
-/* Runs helper with listen_fd as fd 3 and session_fd as fd 4, stdin and
- * stdout on /dev/null, stderr kept only when keep_stderr.  Returns 0 with
- * the pid to give spawn_reap(), or an errno value (exec failure included). */
-int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr, pid_t *pid);
-
-/* Waits for the short-lived first process; the relay itself has forked
- * away from it and belongs to init from then on. */
-void spawn_reap(pid_t pid);
+/* Runs helper with listen_fd as fd 3, session_fd as fd 4 and a "ready"
+ * pipe as fd 5, stdin and stdout on /dev/null, stderr kept only when
+ * keep_stderr, and waits (up to timeout_ms) until the relay says it is
+ * running.  Returns 0, or -1 with the reason in why: the program could
+ * not be executed, died at start (a library missing), or did not answer. */
+int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr,
+		int timeout_ms, char *why, size_t whylen);
 
 #endif

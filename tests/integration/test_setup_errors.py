@@ -115,13 +115,9 @@ def test_relay_dying_at_start_fails_the_client_quickly(client, message, preload,
     assert_nothing_stored(trap25)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shim gap: a relay that execs but dies before accepting (e.g. libssl missing) "
-    "leaves the app a reset or refused connection -- swaks is even killed by "
-    "SIGPIPE -- instead of the 421 docs/design.md promises when no relay can run"))
-def test_relay_dying_at_start_is_a_421(message, preload, dying_relay, trap25):
-    run = run_client("smtplib", message, env=preload(helper=dying_relay, mode="tls"))
-    assert_refused(run, "relay")
+def test_relay_dying_at_start_is_a_421(client, message, preload, dying_relay, trap25):
+    run = run_client(client, message, env=preload(helper=dying_relay, mode="tls"))
+    assert_refused(run, "failed at start")
     assert_nothing_stored(trap25)
 
 

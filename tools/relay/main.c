@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +19,25 @@
 
 #define LISTEN_FD 3
 #define SESSION_FD 4
+#define READY_FD 5
 
-/* The shim waits for this first process; the relay goes on in a child
- * that init adopts, in a session of its own, so the host never has it as
- * a child and a terminal's signals for the host's job do not reach it. */
-static void detach(void)
+/* The shim started us as an orphan already (init adopts us); a session
+ * of our own keeps a terminal's signals for the host's job away.  Then
+ * the shim, waiting on fd 5, learns that we run: a relay that dies before
+ * this (a library missing) is reported to the app by the shim instead. */
+static void start_up(void)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		exit(1);
-	if (pid > 0)
-		_exit(0);
+	struct stat st;
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (fstat(READY_FD, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		ssize_t ignored = write(READY_FD, "R", 1);
+		(void)ignored;
+		close(READY_FD);
+	}
 }
 
 /* Only the app's own socket may take the session: another local process
@@ -41,6 +45,13 @@ static void detach(void)
 static int accept_app(const struct session *s)
 {
 	long long deadline = net_now_ms() + (long long)s->cfg.timeout * 1000;
+	int listening = 1;
+	socklen_t optlen = sizeof listening;
+
+	/* `smtpshim listen` hands over a connection it accepted itself. */
+	getsockopt(LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
+	if (!listening)
+		return dup(LISTEN_FD);
 	net_set_nonblocking(LISTEN_FD);
 	while (net_wait(LISTEN_FD, POLLIN, deadline) == 1) {
 		struct sockaddr_storage peer;
@@ -78,7 +89,7 @@ int main(void)
 	char err[1000];
 	const char *status = "4.3.0";
 
-	detach();
+	start_up();
 	int ok = session_read(SESSION_FD, &s, err, sizeof err);
 	close(SESSION_FD);
 	if (ok < 0)
