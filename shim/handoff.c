@@ -198,6 +198,13 @@ static int session_text(const struct config *cfg, const struct sockaddr *dst, in
 	int n = config_write(cfg, buf, len);
 	if (n < 0)
 		return -1;
+	/* The section of the config file for this destination, after the
+	 * global settings: the relay reads later lines as overriding. */
+	int r = config_write_rule(cfg, config_match(cfg, name, dst, addr_port(dst, sizeof client)),
+				  buf + n, len - (size_t)n);
+	if (r < 0)
+		return -1;
+	n += r;
 	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n", dst_text,
 			 name, client_text);
 	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../shim/common/config.h"
+#include "../shim/common/private_file.h"
 #include "executable.h"
 
 #ifndef SMTPSHIM_VERSION
@@ -26,7 +27,9 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: smtpshim [OPTIONS] [--] COMMAND [ARGS...]\n\n"
+	fprintf(out, "usage: smtpshim [OPTIONS] [--] COMMAND [ARGS...]\n"
+		     "       smtpshim probe [OPTIONS] HOST   what HOST offers on 25, 465, 587, 2525\n"
+		     "       smtpshim check [OPTIONS] HOST[:PORT]   the settings for that destination\n\n"
 		     "Runs COMMAND so that its plain SMTP connections to port 25 reach the\n"
 		     "server over verified TLS on 465 (implicit TLS) or 587 (STARTTLS).\n\n");
 	for (size_t i = 0; i < config_n_options; i++) {
@@ -64,6 +67,10 @@ static void set_option(struct config *check, const char *name, const char *value
 	char err[CONFIG_ERROR_MAX], var[64];
 	int ok = !strcmp(name, "config") ? config_load_file(check, value, err, sizeof err)
 					 : config_set(check, name, value, err, sizeof err);
+	/* A password file others can read is refused before anything runs
+	 * (the relay checks again when it reads it). */
+	if (ok == 0 && !strcmp(name, "password-file") && *value)
+		ok = private_file_check(value, NULL, err, sizeof err);
 	if (ok < 0) {
 		fprintf(stderr, "smtpshim: %s\n", err);
 		exit(2);
@@ -130,27 +137,23 @@ static void preload(const char *lib)
 	free(val);
 }
 
-int main(int argc, char **argv)
+/* Options up to the first word that is not one; returns its index, or
+ * exits for --help, --version and mistakes. */
+static int parse_options(int argc, char **argv, int i, struct config *check, int *verbose)
 {
-	static struct config check;
-	int verbose = 0, i;
-
-	config_defaults(&check);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		const struct option_desc *o = NULL;
 		const char *value = NULL;
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
+		if (!strcmp(a, "--"))
+			return i;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			return 0;
+			exit(0);
 		}
 		if (!strcmp(a, "--version")) {
 			printf("smtpshim %s\n", SMTPSHIM_VERSION);
-			return 0;
+			exit(0);
 		}
 		if (a[1] == '-') {
 			size_t len = strcspn(a + 2, "=");
@@ -163,31 +166,88 @@ int main(int argc, char **argv)
 		if (!o || !strcmp(o->name, "helper")) {
 			fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
 			usage(stderr);
-			return 2;
+			exit(2);
 		}
 		if (!strcmp(o->name, "verbose")) {
 			char level[12];
-			snprintf(level, sizeof level, "%d", ++verbose);
-			set_option(&check, o->name, value ? value : level);
+			snprintf(level, sizeof level, "%d", ++*verbose);
+			set_option(check, o->name, value ? value : level);
 			continue;
 		}
 		if (o->kind == OPT_FLAG) {
-			set_option(&check, o->name, value ? value : "1");
+			set_option(check, o->name, value ? value : "1");
 			continue;
 		}
 		if (!value) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "smtpshim: %s needs a value (%s)\n", a, o->arg);
-				return 2;
+				exit(2);
 			}
 			value = argv[++i];
 		}
-		set_option(&check, o->name, value);
+		set_option(check, o->name, value);
 	}
+	return i;
+}
+
+/* A config file found in its default place is not the user's explicit
+ * wish: a mistake in it is reported, and the program still runs (its
+ * intercepted connections will get the same message as a 421). */
+static void check_default_config(void)
+{
+	extern char **environ;
+	static struct config scratch;
+	char file[CONFIG_PATH_MAX], err[CONFIG_ERROR_MAX];
+	if (getenv("SMTPSHIM_CONFIG") || config_default_file(environ, file, sizeof file) < 0 ||
+	    !file[0])
+		return;
+	config_defaults(&scratch);
+	if (config_load_file(&scratch, file, err, sizeof err) < 0)
+		fprintf(stderr, "smtpshim: warning: %s (intercepted connections will be answered "
+				"with this as a 421)\n", err);
+}
+
+/* "probe" and "check" are done by the relay program, which has TLS: the
+ * wrapper stays free of OpenSSL and the probe uses the very code that
+ * carries the mail. */
+static int run_tool(const char *tool, int argc, char **argv, int i, struct config *check,
+		    int *verbose)
+{
+	char root[PATH_MAX], helper[PATH_MAX];
+	i = parse_options(argc, argv, i, check, verbose);
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (i + 1 != argc) {
+		fprintf(stderr, "usage: smtpshim %s [OPTIONS] HOST%s\n", tool,
+			!strcmp(tool, "check") ? "[:PORT]" : "");
+		return 2;
+	}
+	find_parts(root, helper, sizeof root);
+	if (getenv("SMTPSHIM_HELPER"))
+		snprintf(helper, sizeof helper, "%s", getenv("SMTPSHIM_HELPER"));
+	char opt[16];
+	snprintf(opt, sizeof opt, "--%s", tool);
+	execl(helper, "smtpshim-relay", opt, argv[i], (char *)NULL);
+	fprintf(stderr, "smtpshim: cannot run %s: %s\n", helper, strerror(errno));
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	static struct config check;
+	int verbose = 0, i;
+
+	config_defaults(&check);
+	i = parse_options(argc, argv, 1, &check, &verbose);
+	if (i < argc && (!strcmp(argv[i], "probe") || !strcmp(argv[i], "check")))
+		return run_tool(argv[i], argc, argv, i + 1, &check, &verbose);
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
 	if (i >= argc) {
 		usage(stderr);
 		return 2;
 	}
+	check_default_config();
 
 	static struct exe_info exe;
 	char root[PATH_MAX], helper[PATH_MAX], lib[PATH_MAX + 64];

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,19 +14,35 @@
 
 const struct option_desc config_options[] = {
 	{"mode", 0, OPT_VALUE, "auto|tls|starttls",
-	 "auto (default): 465 with implicit TLS, then 587 with STARTTLS"},
-	{"port", 0, OPT_VALUE, "PORT", "upstream port (overrides the mode's default)"},
+	 "auto (default): 465 implicit TLS, 587 and 2525 STARTTLS, staggered", 1},
+	{"port", 0, OPT_VALUE, "PORT", "upstream port (overrides the mode's default)", 1},
 	{"relay", 0, OPT_VALUE, "HOST[:PORT]",
-	 "send every intercepted connection to HOST instead of the original host"},
-	{"ca-file", 0, OPT_VALUE, "FILE", "trust the CAs in FILE instead of the system store"},
+	 "send every intercepted connection to HOST instead of the original host", 1},
+	{"user", 0, OPT_VALUE, "USER", "authenticate to the server as USER (AUTH injection)", 1},
+	{"password-file", 0, OPT_VALUE, "FILE",
+	 "the password (or token) is the first line of FILE, which must be private (mode 600)", 1},
+	{"password-command", 0, OPT_VALUE, "CMD",
+	 "run CMD (with /bin/sh) when the server asks for AUTH; its output is the password or token",
+	 1},
+	{"auth", 0, OPT_VALUE, "auto|plain|login|xoauth2",
+	 "SASL mechanism (auto: PLAIN, else LOGIN, else XOAUTH2, as offered)", 1},
+	{"envelope-from", 0, OPT_VALUE, "ADDRESS",
+	 "replace the app's MAIL FROM address with ADDRESS (for relays that want verified senders)",
+	 1},
+	{"ca-file", 0, OPT_VALUE, "FILE", "trust the CAs in FILE instead of the system store", 1},
 	{"intercept", 0, OPT_VALUE, "PORTS",
-	 "comma-separated destination ports to catch (default 25)"},
+	 "comma-separated destination ports to catch (default 25)", 0},
 	{"allow-loopback", 0, OPT_FLAG, NULL,
-	 "also catch connections to loopback addresses (off by default)"},
-	{"config", 0, OPT_VALUE, "FILE", "read options from FILE (same names, without the dashes)"},
-	{"timeout", 0, OPT_VALUE, "SECONDS", "limit for each upstream setup step (default 30)"},
-	{"verbose", 'v', OPT_FLAG, NULL, "the SMTP dialogue and TLS details on stderr"},
-	{"helper", 0, OPT_VALUE, "PATH", "the relay program (set by smtpshim itself)"},
+	 "also catch connections to loopback addresses (off by default)", 0},
+	{"config", 0, OPT_VALUE, "FILE",
+	 "read options from FILE (default ~/.config/smtpshim/smtpshim.conf, /etc/smtpshim.conf)", 0},
+	{"timeout", 0, OPT_VALUE, "SECONDS", "limit for each upstream setup step (default 30)", 1},
+	{"cache-dir", 0, OPT_VALUE, "DIR",
+	 "where auto mode remembers the port that worked (default ~/.cache/smtpshim)", 0},
+	{"verbose", 'v', OPT_FLAG, NULL, "the SMTP dialogue and TLS details on stderr", 0},
+	{"programs", 0, OPT_VALUE, "NAME[,NAME...]",
+	 "act only in these programs (for a system-wide preload)", 0},
+	{"helper", 0, OPT_VALUE, "PATH", "the relay program (set by smtpshim itself)", 0},
 };
 const size_t config_n_options = sizeof config_options / sizeof config_options[0];
 
@@ -162,8 +179,61 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 	} else if (!strcmp(name, "helper")) {
 		if (copy_value(c->helper, sizeof c->helper, value) < 0)
 			return fail(err, errlen, "helper: path too long");
+	} else if (!strcmp(name, "programs")) {
+		for (const char *p = value; *p; p++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-,",
+				    *p))
+				return fail(err, errlen, "programs: '%s' is not a list of program names",
+					    value);
+		if (copy_value(c->programs, sizeof c->programs, value) < 0)
+			return fail(err, errlen, "programs: list too long");
+	} else if (!strcmp(name, "user")) {
+		if (strchr(value, ' ') || copy_value(c->user, sizeof c->user, value) < 0)
+			return fail(err, errlen, "user: '%.80s' is not a user name", value);
+	} else if (!strcmp(name, "password-file")) {
+		/* The source of the secret set last wins: a section's file
+		 * replaces a global command, and the other way round. */
+		if (copy_value(c->password_file, sizeof c->password_file, value) < 0)
+			return fail(err, errlen, "password-file: path too long");
+		if (*value)
+			c->password_command[0] = '\0';
+	} else if (!strcmp(name, "password-command")) {
+		if (copy_value(c->password_command, sizeof c->password_command, value) < 0)
+			return fail(err, errlen, "password-command: command too long");
+		if (*value)
+			c->password_file[0] = '\0';
+	} else if (!strcmp(name, "auth")) {
+		static const char *const names[] = {"auto", "plain", "login", "xoauth2"};
+		size_t i;
+		for (i = 0; i < 4 && strcasecmp(value, names[i]); i++)
+			;
+		if (i == 4)
+			return fail(err, errlen, "auth: '%s' is not auto, plain, login or xoauth2", value);
+		c->auth = (enum auth_mech)i;
+	} else if (!strcmp(name, "envelope-from")) {
+		/* An address, without the brackets: MAIL FROM:<this> */
+		if (strpbrk(value, " <>") || copy_value(c->envelope_from, sizeof c->envelope_from,
+							 value) < 0)
+			return fail(err, errlen, "envelope-from: '%.80s' is not an address", value);
+	} else if (!strcmp(name, "cache-dir")) {
+		if (copy_value(c->cache_dir, sizeof c->cache_dir, value) < 0)
+			return fail(err, errlen, "cache-dir: path too long");
 	} else {
 		return fail(err, errlen, "unknown setting '%s'", name);
+	}
+	return 0;
+}
+
+int config_names_program(const struct config *c, const char *const *names, size_t n)
+{
+	if (!c->programs[0])
+		return 1;
+	for (const char *p = c->programs; *p;) {
+		size_t len = strcspn(p, ",");
+		for (size_t i = 0; i < n; i++)
+			if (names[i] && strlen(names[i]) == len && !strncmp(names[i], p, len))
+				return 1;
+		p += len + (p[len] == ',');
 	}
 	return 0;
 }
@@ -207,7 +277,9 @@ int config_load_env(struct config *c, char *const *env, char *err, size_t errlen
 }
 
 /* One "name value" / "name = value" line, already stripped of its newline. */
-static int parse_line(struct config *c, char *line, char *err, size_t errlen)
+/* Splits one "name value" / "name = value" line, already stripped of its
+ * newline.  Returns 0 for a blank or comment line. */
+static int split_line(char *line, char **name_out, char **value_out)
 {
 	char *name = text_trim(line);
 	if (!*name || *name == '#')
@@ -219,8 +291,19 @@ static int parse_line(struct config *c, char *line, char *err, size_t errlen)
 		value = text_trim(value);
 		if (*value == '=')
 			value = text_trim(value + 1);
+		if (!strcmp(value, "\"\""))
+			*value = '\0'; /* name "": explicitly empty */
 	}
-	/* A bare flag name means "yes". */
+	*name_out = name;
+	*value_out = value; /* a bare flag name means "yes" */
+	return 1;
+}
+
+static int parse_line(struct config *c, char *line, char *err, size_t errlen)
+{
+	char *name, *value;
+	if (!split_line(line, &name, &value))
+		return 0;
 	return config_set(c, name, value, err, errlen);
 }
 
@@ -240,6 +323,56 @@ int config_parse_text(struct config *c, const char *text, char *err, size_t errl
 			text++;
 	}
 	return 0;
+}
+
+static const struct option_desc *find_option(const char *name)
+{
+	for (size_t i = 0; i < config_n_options; i++)
+		if (!strcmp(config_options[i].name, name))
+			return &config_options[i];
+	return NULL;
+}
+
+/* A "[destination ...]" header; *in_section tells the caller where the
+ * following lines go. */
+static int section_header(struct config *c, char *line, unsigned lineno, int *in_section,
+			  char *err, size_t errlen)
+{
+	char *t = text_trim(line);
+	size_t n = strlen(t);
+	if (n < 2 || t[n - 1] != ']')
+		return fail(err, errlen, "a section header must end with ']'");
+	t[n - 1] = '\0';
+	t = text_trim(t + 1);
+	size_t wlen = strcspn(t, " \t");
+	if (wlen != 11 || strncmp(t, "destination", 11))
+		return fail(err, errlen, "unknown section '[%.*s]' (only [destination PATTERN...])",
+			    (int)wlen, t);
+	*in_section = 0;
+	if (rules_begin(&c->rules, t, lineno, err, errlen) < 0)
+		return -1;
+	*in_section = 1;
+	return 0;
+}
+
+/* A setting inside a section is checked now, so a mistake is reported
+ * with its line, and kept as text to apply per destination. */
+static int section_setting(struct config *c, char *line, char *err, size_t errlen)
+{
+	static struct config scratch; /* large: not on the host's stack */
+	char *name, *value;
+	if (!split_line(line, &name, &value))
+		return 0;
+	const struct option_desc *o = find_option(name);
+	if (!o)
+		return fail(err, errlen, "unknown setting '%s'", name);
+	if (!o->in_section)
+		return fail(err, errlen, "'%s' applies to all connections; put it before the first section",
+			    name);
+	config_defaults(&scratch);
+	if (config_set(&scratch, name, value, err, errlen) < 0)
+		return -1;
+	return rules_add_setting(&c->rules, name, value, err, errlen);
 }
 
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
@@ -262,19 +395,34 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	}
 	buf[used] = '\0';
 
+	/* Loading a file again (the wrapper checks one) starts its sections anew. */
+	memset(&c->rules, 0, sizeof c->rules);
 	unsigned lineno = 1;
-	int rc = 0;
+	int rc = 0, in_section = 0, broken_section = 0;
 	for (char *p = buf; *p; lineno++) {
 		char *end = p + strcspn(p, "\n");
 		int last = *end == '\0';
 		*end = '\0';
 		char msg[CONFIG_ERROR_MAX - 64];
-		if (parse_line(c, p, msg, sizeof msg) < 0 && rc == 0) {
+		char *t = p + strspn(p, " \t");
+		int bad;
+		if (*t == '[') {
+			bad = section_header(c, t, lineno, &in_section, msg, sizeof msg) < 0;
+			broken_section = bad;
+		} else if (broken_section) {
+			bad = 0; /* the header was reported; its lines are not settings */
+		} else {
+			bad = in_section ? section_setting(c, p, msg, sizeof msg) < 0
+					 : parse_line(c, p, msg, sizeof msg) < 0;
+		}
+		if (bad && rc == 0) {
 			snprintf(err, errlen, "%s line %u: %s", path, lineno, msg);
 			rc = -1; /* reported once; the other lines still count */
 		}
 		p = last ? end : end + 1;
 	}
+	if (rc == 0 && strlen(path) < sizeof c->config_file)
+		strcpy(c->config_file, path);
 	return rc;
 }
 
@@ -287,16 +435,58 @@ static const char *env_value(char *const *env, const char *var)
 	return NULL;
 }
 
+/* $XDG_<KIND>_HOME/smtpshim, else $HOME/<fallback>/smtpshim; "" if neither. */
+static void xdg_dir(char *const *env, const char *xdg_var, const char *fallback, char *out,
+		    size_t len)
+{
+	const char *xdg = env_value(env, xdg_var), *home = env_value(env, "HOME");
+	int n = -1;
+	/* The XDG spec: a relative path in the variable is to be ignored. */
+	if (xdg && *xdg == '/')
+		n = snprintf(out, len, "%s/smtpshim", xdg);
+	else if (home && *home == '/')
+		n = snprintf(out, len, "%s/%s/smtpshim", home, fallback);
+	if (n < 0 || (size_t)n >= len)
+		out[0] = '\0';
+}
+
+int config_default_file(char *const *env, char *path, size_t len)
+{
+	const char *named = env_value(env, "SMTPSHIM_CONFIG");
+	char dir[CONFIG_PATH_MAX];
+
+	path[0] = '\0';
+	if (named) {
+		if (strlen(named) >= len)
+			return -1;
+		strcpy(path, named);
+		return 0;
+	}
+	xdg_dir(env, "XDG_CONFIG_HOME", ".config", dir, sizeof dir);
+	if (dir[0] && (size_t)snprintf(path, len, "%s/smtpshim.conf", dir) < len &&
+	    access(path, F_OK) == 0)
+		return 0;
+	if (access("/etc/smtpshim.conf", F_OK) == 0 && len > 18) {
+		strcpy(path, "/etc/smtpshim.conf");
+		return 0;
+	}
+	path[0] = '\0';
+	return 0;
+}
+
 void config_load(struct config *c, char *const *env)
 {
-	char err[CONFIG_ERROR_MAX];
-	const char *file = env_value(env, "SMTPSHIM_CONFIG");
+	char err[CONFIG_ERROR_MAX], file[CONFIG_PATH_MAX];
 
 	config_defaults(c);
-	if (file && *file && config_load_file(c, file, err, sizeof err) < 0)
+	if (config_default_file(env, file, sizeof file) < 0)
+		snprintf(c->error, sizeof c->error, "SMTPSHIM_CONFIG: path too long");
+	else if (file[0] && config_load_file(c, file, err, sizeof err) < 0)
 		memcpy(c->error, err, sizeof c->error);
 	if (config_load_env(c, env, err, sizeof err) < 0 && !c->error[0])
 		memcpy(c->error, err, sizeof c->error);
+	if (!c->cache_dir[0])
+		xdg_dir(env, "XDG_CACHE_HOME", ".cache", c->cache_dir, sizeof c->cache_dir);
 }
 
 const char *config_mode_name(enum tls_mode m)
@@ -306,6 +496,20 @@ const char *config_mode_name(enum tls_mode m)
 		return "tls";
 	case MODE_STARTTLS:
 		return "starttls";
+	default:
+		return "auto";
+	}
+}
+
+const char *config_auth_name(enum auth_mech m)
+{
+	switch (m) {
+	case AUTH_PLAIN:
+		return "plain";
+	case AUTH_LOGIN:
+		return "login";
+	case AUTH_XOAUTH2:
+		return "xoauth2";
 	default:
 		return "auto";
 	}
@@ -328,6 +532,11 @@ int config_intercepts_port(const struct config *c, uint16_t port)
 	return 0;
 }
 
+int config_has_credentials(const struct config *c)
+{
+	return c->user[0] && (c->password_file[0] || c->password_command[0]);
+}
+
 int config_write(const struct config *c, char *buf, size_t len)
 {
 	char ports[CONFIG_MAX_PORTS * 6 + 1] = "";
@@ -345,8 +554,73 @@ int config_write(const struct config *c, char *buf, size_t len)
 
 	int n = snprintf(buf, len,
 			 "mode %s\n%srelay %s\nca-file %s\nintercept %s\n"
-			 "allow-loopback %d\ntimeout %u\nverbose %d\nhelper %s\n",
+			 "allow-loopback %d\ntimeout %u\nverbose %d\nhelper %s\n"
+			 "user %s\npassword-file %s\npassword-command %s\nauth %s\n"
+			 "envelope-from %s\ncache-dir %s\n",
 			 config_mode_name(c->mode), port, relay, c->ca_file, ports,
-			 c->allow_loopback, c->timeout, c->verbose, c->helper);
+			 c->allow_loopback, c->timeout, c->verbose, c->helper, c->user,
+			 c->password_file, c->password_command, config_auth_name(c->auth),
+			 c->envelope_from, c->cache_dir);
 	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+static int mapped_ip(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (sa && sa->sa_family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 1;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 1;
+	}
+	return 0;
+}
+
+int config_match(const struct config *c, const char *name, const struct sockaddr *addr,
+		 uint16_t port)
+{
+	unsigned char ip[16];
+	int have_ip = mapped_ip(addr, ip);
+	const struct config_rules *r = &c->rules;
+
+	/* Patterns are stored in section order: the first hit is the first
+	 * matching section. */
+	for (size_t i = 0; i < r->n_patterns; i++) {
+		const struct rule_pattern *p = &r->pattern[i];
+		if (rules_pattern_matches(p, r->text + p->name_at, name, have_ip ? ip : NULL, port))
+			return p->rule;
+	}
+	return -1;
+}
+
+int config_write_rule(const struct config *c, int rule, char *buf, size_t len)
+{
+	if (rule < 0 || (size_t)rule >= c->rules.n_rules) {
+		if (len)
+			buf[0] = '\0';
+		return 0;
+	}
+	const struct rule *ru = &c->rules.rule[rule];
+	if ((size_t)ru->settings_len + 1 > len)
+		return -1;
+	memcpy(buf, c->rules.text + ru->settings_at, ru->settings_len);
+	buf[ru->settings_len] = '\0';
+	return ru->settings_len;
+}
+
+int config_for_destination(const struct config *base, const char *name,
+			   const struct sockaddr *addr, uint16_t port, struct config *out)
+{
+	char text[RULES_TEXT_MAX], err[CONFIG_ERROR_MAX];
+	int rule = config_match(base, name, addr, port);
+
+	if (out != base)
+		memcpy(out, base, sizeof *out);
+	if (rule >= 0 && config_write_rule(base, rule, text, sizeof text) >= 0 &&
+	    config_parse_text(out, text, err, sizeof err) < 0 && !out->error[0])
+		snprintf(out->error, sizeof out->error, "%s", err); /* checked at load: unlikely */
+	return rule;
 }

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+#include "rules.h"
 
 #define CONFIG_MAX_PORTS 16
 #define CONFIG_HOST_MAX 256
@@ -16,9 +19,16 @@
 #define CONFIG_ERROR_MAX 512
 
 enum tls_mode {
-	MODE_AUTO,     /* 465 implicit TLS, then 587 STARTTLS */
+	MODE_AUTO,     /* 465 implicit TLS, 587 and 2525 STARTTLS, staggered */
 	MODE_TLS,      /* implicit TLS only (RFC 8314) */
 	MODE_STARTTLS, /* STARTTLS only (RFC 3207) */
+};
+
+enum auth_mech {
+	AUTH_AUTO,    /* PLAIN, else LOGIN, else XOAUTH2, as the server offers */
+	AUTH_PLAIN,   /* RFC 4616 */
+	AUTH_LOGIN,   /* draft-murchison-sasl-login */
+	AUTH_XOAUTH2, /* Google/Microsoft: the "password" is an access token */
 };
 
 struct config {
@@ -34,6 +44,19 @@ struct config {
 	int verbose;
 	unsigned timeout;                   /* seconds for each setup step */
 	char helper[CONFIG_PATH_MAX];       /* path of smtpshim-relay */
+	/* "exim4,msmtp": the only programs the shim acts in ("" = any).  For a
+	 * system-wide preload, which reaches every program on the machine. */
+	char programs[CONFIG_PATH_MAX];
+	/* AUTH injection.  The shim never reads the secret: only the relay
+	 * does, and only when the server asks for AUTH. */
+	char user[CONFIG_HOST_MAX];
+	char password_file[CONFIG_PATH_MAX];
+	char password_command[CONFIG_PATH_MAX];
+	enum auth_mech auth;
+	char envelope_from[CONFIG_HOST_MAX]; /* "": the app's own MAIL FROM */
+	char cache_dir[CONFIG_PATH_MAX];    /* where auto mode remembers ports */
+	/* Per-destination sections of the config file (rules.h). */
+	struct config_rules rules;
 	/* First problem found while loading; intercepted connections are
 	 * answered with it as a 421 instead of being relayed. */
 	char error[CONFIG_ERROR_MAX];
@@ -47,6 +70,7 @@ struct option_desc {
 	enum option_kind kind;
 	const char *arg;    /* placeholder for --help */
 	const char *help;
+	int in_section;     /* may appear in a [destination ...] section */
 };
 
 extern const struct option_desc config_options[];
@@ -61,12 +85,20 @@ int config_set(struct config *c, const char *name, const char *value,
 /* Reads every SMTPSHIM_<NAME> variable in env (NULL-terminated). */
 int config_load_env(struct config *c, char *const *env, char *err, size_t errlen);
 
-/* Reads a config file: "name value" or "name = value" lines, '#' comments.
- * Errors name the file and line. */
+/* Reads a config file: "name value" or "name = value" lines, '#' comments,
+ * and "[destination PATTERN...]" sections.  Errors name the file and line.
+ * Not reentrant (one static scratch area checks section values). */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
-/* Defaults, then the file named by SMTPSHIM_CONFIG, then SMTPSHIM_*
- * variables (the environment wins).  A problem lands in c->error. */
+/* The config file to read when none is named: $XDG_CONFIG_HOME (or
+ * ~/.config)/smtpshim/smtpshim.conf if it exists, else /etc/smtpshim.conf
+ * if it exists.  SMTPSHIM_CONFIG, set even to "", overrides.  Returns 0
+ * with the path (possibly "" for none). */
+int config_default_file(char *const *env, char *path, size_t len);
+
+/* Defaults, then the config file (config_default_file), then SMTPSHIM_*
+ * variables (the environment wins); the port cache directory from
+ * $XDG_CACHE_HOME or $HOME.  A problem lands in c->error. */
 void config_load(struct config *c, char *const *env);
 
 /* Feeds "name value\n" lines as produced by config_write.  Used by the
@@ -74,15 +106,38 @@ void config_load(struct config *c, char *const *env);
 int config_parse_text(struct config *c, const char *text, char *err, size_t errlen);
 
 /* Writes the settings as "name value\n" lines; returns bytes written or
- * -1 when buf is too small. */
+ * -1 when buf is too small.  Sections are not written: see
+ * config_write_rule. */
 int config_write(const struct config *c, char *buf, size_t len);
+
+/* The section that applies to a destination: name is what the app
+ * resolved ("" if nothing), addr the address it dialled (or NULL), port
+ * the port it dialled.  Returns the rule's index or -1.  No allocation. */
+int config_match(const struct config *c, const char *name, const struct sockaddr *addr,
+		 uint16_t port);
+
+/* Appends rule's settings as "name value\n" lines (nothing for -1), to
+ * follow config_write's text: later lines win.  Bytes written or -1. */
+int config_write_rule(const struct config *c, int rule, char *buf, size_t len);
+
+/* base with the settings of the section for the destination applied;
+ * returns the rule index or -1 (then out is a copy of base). */
+int config_for_destination(const struct config *base, const char *name,
+			   const struct sockaddr *addr, uint16_t port, struct config *out);
 
 /* Upstream port to use for a mode when no port was configured. */
 uint16_t config_upstream_port(const struct config *c, enum tls_mode mode);
 
 int config_intercepts_port(const struct config *c, uint16_t port);
 
+/* Credentials are configured: the relay injects AUTH. */
+int config_has_credentials(const struct config *c);
+
 const char *config_mode_name(enum tls_mode m);
+const char *config_auth_name(enum auth_mech m);
+
+/* True when `programs` is empty or names one of the given names. */
+int config_names_program(const struct config *c, const char *const *names, size_t n);
 
 /* "SMTPSHIM_CA_FILE" for "ca-file"; returns -1 if it does not fit. */
 int config_env_name(const char *name, char *buf, size_t len);

@@ -11,9 +11,22 @@
 static const char reply_no_starttls[] =
 	"502 5.5.1 smtpshim: STARTTLS is not available, the connection is already encrypted\r\n";
 static const char reply_line_too_long[] = "500 5.5.2 smtpshim: command line too long\r\n";
+static const char reply_auth_ok[] =
+	"235 2.7.0 Authentication successful (smtpshim has authenticated this session)\r\n";
+static const char reply_auth_empty[] = "334 \r\n";
+static const char reply_auth_user[] = "334 VXNlcm5hbWU6\r\n"; /* "Username:" */
+static const char reply_auth_pass[] = "334 UGFzc3dvcmQ6\r\n"; /* "Password:" */
+/* CRAM-MD5 and the like need a challenge to answer: "<1896.697170952@smtpshim>" */
+static const char reply_auth_challenge[] = "334 PDE4OTYuNjk3MTcwOTUyQHNtdHBzaGltPg==\r\n";
+static const char reply_auth_cancelled[] = "501 5.7.0 Authentication cancelled\r\n";
+static const char reply_auth_syntax[] = "501 5.5.4 Syntax: AUTH mechanism\r\n";
+static const char reply_rewrite_failed[] =
+	"501 5.5.4 smtpshim: cannot rewrite this MAIL FROM command\r\n";
 
-/* Extensions the app must not see (see filter.h). */
-static const char *const hidden_keywords[] = {"STARTTLS", "CHUNKING", "BINARYMIME"};
+/* Extensions the app must not see (see filter.h); in a local session,
+ * "AUTH" too: the relay has authenticated. */
+static const char *const hidden_keywords[] = {"STARTTLS", "CHUNKING", "BINARYMIME", "AUTH"};
+#define HIDDEN_ALWAYS 3
 
 void filter_init(struct filter *f, int expect_greeting)
 {
@@ -32,6 +45,9 @@ static void flush_local(struct filter *f, struct buf *to_app)
 {
 	while (f->q_len && f->queue[f->q_head].kind == PEND_LOCAL) {
 		const char *r = f->queue[f->q_head].local;
+		if (buf_room(to_app) < strlen(r))
+			return; /* later, when the app has read some */
+		log_lines("S(local):", r, strlen(r));
 		buf_append(to_app, r, strlen(r));
 		f->q_head = (f->q_head + 1) % FILTER_PENDING_MAX;
 		f->q_len--;
@@ -59,12 +75,102 @@ static void verb_of(const char *line, size_t len, char *verb, size_t vlen)
 	verb[i] = '\0';
 }
 
+/* "MAIL FROM:<old> params" -> "MAIL FROM:<new> params" in f->line.
+ * The old path may be quoted ("a>b"@x) or, from sloppy clients, bare. */
+static int rewrite_mail_from(struct filter *f)
+{
+	char out[FILTER_LINE_MAX];
+	const char *l = f->line, *end = f->line + f->line_len;
+	const char *p = l + 4;
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p < 5 || strncasecmp(p, "FROM:", 5))
+		return -1;
+	p += 5;
+	while (p < end && *p == ' ')
+		p++;
+	const char *q = p;
+	if (q < end && *q == '<') {
+		int quoted = 0;
+		for (q++; q < end && (quoted || *q != '>') && *q != '\r' && *q != '\n'; q++)
+			if (*q == '"')
+				quoted = !quoted;
+		if (q == end || *q != '>')
+			return -1;
+		q++;
+	} else {
+		while (q < end && *q != ' ' && *q != '\r' && *q != '\n')
+			q++;
+	}
+	int n = snprintf(out, sizeof out, "MAIL FROM:<%s>%.*s", f->envelope_from, (int)(end - q), q);
+	if (n < 0 || (size_t)n >= sizeof out)
+		return -1;
+	memcpy(f->line, out, (size_t)n);
+	f->line_len = (size_t)n;
+	return 0;
+}
+
+/* An app AUTH in a local session: play the mechanism's exchange so a
+ * client that waits for its 334 does not hang, and accept. */
+static void local_auth(struct filter *f, struct buf *to_app)
+{
+	char mech[32];
+	const char *p = f->line + 4, *end = f->line + f->line_len;
+	while (p < end && *p == ' ')
+		p++;
+	verb_of(p, (size_t)(end - p), mech, sizeof mech);
+	const char *after = p + strcspn(p, " \r\n");
+	while (after < end && *after == ' ')
+		after++;
+	int initial = after < end && *after != '\r' && *after != '\n';
+
+	f->auth_left = 0;
+	f->auth_seq[0] = f->auth_seq[1] = NULL;
+	if (!mech[0]) {
+		enqueue(f, PEND_LOCAL, reply_auth_syntax, to_app);
+		return;
+	}
+	if (!strcmp(mech, "LOGIN")) {
+		/* user (unless given), then password */
+		if (initial) {
+			f->auth_seq[0] = reply_auth_ok;
+			f->auth_left = 1;
+			enqueue(f, PEND_LOCAL, reply_auth_pass, to_app);
+		} else {
+			f->auth_seq[0] = reply_auth_pass;
+			f->auth_seq[1] = reply_auth_ok;
+			f->auth_left = 2;
+			enqueue(f, PEND_LOCAL, reply_auth_user, to_app);
+		}
+	} else if (initial) {
+		enqueue(f, PEND_LOCAL, reply_auth_ok, to_app);
+	} else {
+		f->auth_seq[0] = reply_auth_ok;
+		f->auth_left = 1;
+		enqueue(f, PEND_LOCAL, !strcmp(mech, "PLAIN") || !strcmp(mech, "XOAUTH2")
+					       ? reply_auth_empty : reply_auth_challenge,
+			to_app);
+	}
+}
+
 static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 {
 	char verb[16];
 
 	/* After a 334 the app's line is a SASL response, not a command: it
 	 * holds a secret and must not be read as a verb. */
+	if (f->auth_left) {
+		static const char note[] = "*** (SASL response, answered locally)";
+		log_lines("C:", note, sizeof note - 1);
+		int step = f->auth_seq[1] && f->auth_left == 1 ? 1 : 0;
+		int cancel = f->line_len >= 1 && f->line[0] == '*' &&
+			     (f->line_len == 1 || f->line[1] == '\r' || f->line[1] == '\n');
+		f->auth_left = cancel ? 0 : f->auth_left - 1;
+		enqueue(f, PEND_LOCAL, cancel ? reply_auth_cancelled : f->auth_seq[step], to_app);
+		if (!f->auth_left)
+			f->auth_seq[0] = f->auth_seq[1] = NULL;
+		return;
+	}
 	if (f->sasl_response) {
 		log_lines("C:", "*** (SASL response)", 19);
 		buf_append(to_server, f->line, f->line_len);
@@ -72,6 +178,10 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		return;
 	}
 	verb_of(f->line, f->line_len, verb, sizeof verb);
+	if (!strcmp(verb, "MAIL") && f->envelope_from && rewrite_mail_from(f) < 0) {
+		enqueue(f, PEND_LOCAL, reply_rewrite_failed, to_app);
+		return;
+	}
 	if (!strcmp(verb, "AUTH")) {
 		char shown[64];
 		const char *mech = f->line + 4 + (f->line_len > 4);
@@ -83,6 +193,18 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 
 	if (!strcmp(verb, "STARTTLS")) {
 		enqueue(f, PEND_LOCAL, reply_no_starttls, to_app);
+		return;
+	}
+	if (f->local_session && !strcmp(verb, "AUTH")) {
+		local_auth(f, to_app);
+		return;
+	}
+	if (f->local_session && (!strcmp(verb, "EHLO") || !strcmp(verb, "HELO"))) {
+		/* RFC 5321 4.1.4: EHLO resets the transaction, as RSET does */
+		static const char rset[] = "RSET\r\n", note[] = "RSET (in place of the app's EHLO/HELO)";
+		log_lines("C:", note, sizeof note - 1);
+		buf_append(to_server, rset, sizeof rset - 1);
+		enqueue(f, PEND_SUBST, verb[0] == 'E' ? f->ehlo_reply : f->helo_reply, to_app);
 		return;
 	}
 	buf_append(to_server, f->line, f->line_len);
@@ -172,12 +294,13 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 	return used;
 }
 
-static int hidden(const char *text, size_t len)
+static int hidden(const char *text, size_t len, int local)
 {
-	for (size_t k = 0; k < sizeof hidden_keywords / sizeof hidden_keywords[0]; k++) {
+	size_t nk = local ? sizeof hidden_keywords / sizeof hidden_keywords[0] : HIDDEN_ALWAYS;
+	for (size_t k = 0; k < nk; k++) {
 		size_t kl = strlen(hidden_keywords[k]);
 		if (len >= kl && !strncasecmp(text, hidden_keywords[k], kl) &&
-		    (len == kl || text[kl] == ' '))
+		    (len == kl || text[kl] == ' ' || (local && text[kl] == '=')))
 			return 1;
 	}
 	return 0;
@@ -193,7 +316,7 @@ static void rewrite_ehlo(const struct smtp_reply *r, struct buf *to_app)
 		const char *t;
 		size_t len;
 		reply_line_text(r, i, &t, &len);
-		if (i == 0 || !hidden(t, len))
+		if (i == 0 || !hidden(t, len, 0))
 			keep[nkeep++] = i;
 	}
 	for (size_t k = 0; k < nkeep; k++) {
@@ -212,11 +335,13 @@ static void reply(struct filter *f, struct buf *to_app)
 {
 	const struct smtp_reply *r = &f->parser.reply;
 	enum pending_kind kind = PEND_REPLY;
+	const char *subst = NULL;
 
 	/* Nothing pending: an unsolicited reply (a 421 before closing),
 	 * passed on as it came. */
 	if (f->q_len) {
 		kind = f->queue[f->q_head].kind;
+		subst = f->queue[f->q_head].local;
 		f->q_head = (f->q_head + 1) % FILTER_PENDING_MAX;
 		f->q_len--;
 	}
@@ -224,6 +349,8 @@ static void reply(struct filter *f, struct buf *to_app)
 	f->sasl_response = r->code == 334;
 	if (kind == PEND_EHLO && r->code == 250)
 		rewrite_ehlo(r, to_app);
+	else if (kind == PEND_SUBST && r->code / 100 == 2)
+		buf_append(to_app, subst, strlen(subst));
 	else
 		buf_append(to_app, r->raw, r->len);
 	if (kind == PEND_DATA) {
@@ -237,9 +364,14 @@ size_t filter_from_server(struct filter *f, const char *in, size_t n, struct buf
 {
 	size_t used = 0;
 
-	/* A whole reply plus queued local replies must fit before we take it. */
-	while (used < n && buf_room(to_app) >= SMTP_REPLY_MAX + LOCAL_REPLY_MAX * FILTER_PENDING_MAX) {
+	/* A whole reply (or our local EHLO answer in its place) must fit
+	 * before we take it, and local replies due before it must be out. */
+	while (used < n) {
 		size_t k;
+		flush_local(f, to_app);
+		if ((f->q_len && f->queue[f->q_head].kind == PEND_LOCAL) ||
+		    buf_room(to_app) < SMTP_REPLY_MAX + FILTER_LOCAL_EHLO_MAX)
+			break;
 		enum reply_status st = reply_parser_feed(&f->parser, in + used, n - used, &k);
 		used += k;
 		if (st == REPLY_ERROR) {
@@ -251,4 +383,49 @@ size_t filter_from_server(struct filter *f, const char *in, size_t n, struct buf
 		reply(f, to_app);
 	}
 	return used;
+}
+
+void filter_flush(struct filter *f, struct buf *to_app)
+{
+	flush_local(f, to_app);
+}
+
+void filter_set_envelope_from(struct filter *f, const char *address)
+{
+	f->envelope_from = address && *address ? address : NULL;
+}
+
+void filter_local_session(struct filter *f, const struct smtp_reply *ehlo)
+{
+	char domain[256] = "smtpshim";
+	const char *t;
+	size_t len, used = 0;
+
+	if (ehlo->nlines) {
+		reply_line_text(ehlo, 0, &t, &len);
+		size_t w = 0;
+		while (w < len && t[w] != ' ' && w + 1 < sizeof domain)
+			w++;
+		if (w) {
+			memcpy(domain, t, w);
+			domain[w] = '\0';
+		}
+	}
+	snprintf(f->helo_reply, sizeof f->helo_reply, "250 %s via smtpshim\r\n", domain);
+	used = (size_t)snprintf(f->ehlo_reply, sizeof f->ehlo_reply, "250-%s via smtpshim\r\n",
+				domain);
+	for (size_t i = 1; i < ehlo->nlines; i++) {
+		reply_line_text(ehlo, i, &t, &len);
+		/* Extensions that do not fit are left out: never a cut line. */
+		if (!len || hidden(t, len, 1) || used + len + 7 > sizeof f->ehlo_reply)
+			continue;
+		used += (size_t)snprintf(f->ehlo_reply + used, sizeof f->ehlo_reply - used,
+					 "250-%.*s\r\n", (int)len, t);
+	}
+	/* The last line ends the reply: "250 " instead of "250-". */
+	char *last = f->ehlo_reply + used - 2;
+	while (last > f->ehlo_reply && last[-1] != '\n')
+		last--;
+	last[3] = ' ';
+	f->local_session = 1;
 }

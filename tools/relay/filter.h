@@ -18,12 +18,20 @@
 
 #define FILTER_LINE_MAX 16384 /* long enough for an XOAUTH2 AUTH line */
 #define FILTER_PENDING_MAX 128
+#define FILTER_LOCAL_EHLO_MAX 2048
 
-enum pending_kind { PEND_REPLY, PEND_EHLO, PEND_DATA, PEND_LOCAL };
+enum pending_kind {
+	PEND_REPLY,
+	PEND_EHLO,
+	PEND_DATA,
+	PEND_LOCAL, /* a reply of ours, in its place among the server's */
+	PEND_SUBST, /* the server's reply to a RSET sent for the app's EHLO or
+		     * HELO: a 2xx is replaced by our local answer */
+};
 
 struct pending {
 	enum pending_kind kind;
-	const char *local; /* PEND_LOCAL: the reply to send, static text */
+	const char *local; /* PEND_LOCAL, PEND_SUBST: the reply to send */
 };
 
 enum app_state { APP_COMMAND, APP_WAIT_DATA_REPLY, APP_DATA };
@@ -39,11 +47,33 @@ struct filter {
 	struct pending queue[FILTER_PENDING_MAX];
 	size_t q_head, q_len;
 	char error[160];     /* set when the server stream is not SMTP */
+	/* The relay authenticated itself (filter_local_session): the app's
+	 * EHLO, HELO and AUTH are answered here, never reach the server. */
+	int local_session;
+	char ehlo_reply[FILTER_LOCAL_EHLO_MAX];
+	char helo_reply[320];
+	const char *auth_seq[3]; /* local AUTH: replies after each response */
+	int auth_left;           /* SASL responses still expected */
+	const char *envelope_from; /* MAIL FROM rewrite, or NULL */
 };
 
 /* expect_greeting: the server's own greeting is still to come (implicit
  * TLS); otherwise the relay has already greeted the app. */
 void filter_init(struct filter *f, int expect_greeting);
+
+/* The relay has spoken EHLO (and authenticated) itself: from now on the
+ * app's EHLO and HELO are answered from ehlo's capabilities, without AUTH,
+ * STARTTLS, CHUNKING and BINARYMIME (the server gets a RSET in their
+ * place, which keeps EHLO's reset semantics), and an app AUTH is answered
+ * locally, with the exchange its mechanism expects, ending in 235. */
+void filter_local_session(struct filter *f, const struct smtp_reply *ehlo);
+
+/* Every MAIL FROM of the app names address instead (its parameters stay).
+ * address must outlive the filter. */
+void filter_set_envelope_from(struct filter *f, const char *address);
+
+/* Sends local replies that are due and fit; the pump calls it each round. */
+void filter_flush(struct filter *f, struct buf *to_app);
 
 /* Consumes app bytes while there is room in the outputs; returns how many.
  * Bytes left over are offered again later. */

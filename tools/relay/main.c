@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +12,13 @@
 #include <unistd.h>
 
 #include "../../shim/common/addr.h"
+#include "auth.h"
 #include "log.h"
 #include "net.h"
 #include "pump.h"
 #include "session.h"
 #include "tls.h"
+#include "tools.h"
 #include "upstream.h"
 
 #define LISTEN_FD 3
@@ -81,7 +85,7 @@ static void refuse(int app, const char *status, const char *why)
 	net_close_gently(app, 5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct session s;
 	static struct upstream u;
@@ -89,6 +93,19 @@ int main(void)
 	char err[1000];
 	const char *status = "4.3.0";
 
+	/* This process may hold a password: no core dump, no ptrace by
+	 * other processes of the user, before anything is read. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+	if (argc == 3 && !strcmp(argv[1], "--probe"))
+		return probe_main(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--check"))
+		return check_main(argv[2]);
+	if (argc > 1) {
+		fprintf(stderr, "usage: smtpshim-relay [--probe HOST | --check HOST[:PORT]]\n"
+				"(without arguments it is started by the shim, not by hand)\n");
+		return 2;
+	}
 	start_up();
 	int ok = session_read(SESSION_FD, &s, err, sizeof err);
 	close(SESSION_FD);
@@ -113,12 +130,27 @@ int main(void)
 		log_info("%s: %s", u.where, desc);
 	}
 
+	/* With credentials, the relay speaks first: EHLO and AUTH of its own,
+	 * then the app is greeted and its EHLO and AUTH answered locally. */
+	static struct smtp_reply ehlo;
+	int local = config_has_credentials(&s.cfg);
+	if (local && auth_inject(&u, &s.cfg, &ehlo, err, sizeof err, &status) < 0) {
+		refuse(app, status, err);
+		SSL_free(u.ssl);
+		close(u.fd);
+		return 1;
+	}
+
 	char greeting[700];
-	snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (STARTTLS to %s)\r\n",
-		 u.identity, u.where);
+	snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
+		 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
+		 local ? ", authenticated" : "");
 	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout,
-				 u.starttls ? greeting : NULL};
-	filter_init(&f, !u.starttls);
+				 u.starttls || local ? greeting : NULL};
+	filter_init(&f, !u.starttls && !local);
+	if (local)
+		filter_local_session(&f, &ehlo);
+	filter_set_envelope_from(&f, s.cfg.envelope_from);
 	pump_run(&ends, &f);
 	net_close_gently(app, 5);
 	SSL_free(u.ssl);

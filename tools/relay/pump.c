@@ -126,6 +126,10 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 		int moved = 0;
 		app.want = server.want = 0;
 
+		size_t before = to_app.len;
+		filter_flush(f, &to_app); /* local replies that waited for room */
+		moved |= to_app.len != before;
+
 		if (app_in.len && !broken) {
 			size_t k = filter_from_app(f, buf_data(&app_in), app_in.len, &to_server, &to_app);
 			buf_consume(&app_in, k);

@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../../shim/common/smtp_reply.h"
 #include "net.h"
 
 #define CERT_PREFIX "certificate verify failed: "
@@ -26,8 +28,13 @@ SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
 	int ok = ca_file && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
 				     : SSL_CTX_set_default_verify_paths(ctx);
 	if (!ok) {
+		/* OpenSSL names no reason when the file cannot even be opened. */
+		const char *why = ERR_reason_error_string(ERR_get_error());
+		int unreadable = ca_file && *ca_file && access(ca_file, R_OK) < 0;
 		snprintf(err, errlen, "cannot load CA certificates%s%s: %s", ca_file ? " from " : "",
-			 ca_file ? ca_file : "", ERR_reason_error_string(ERR_get_error()));
+			 ca_file ? ca_file : "",
+			 unreadable ? strerror(errno) : why ? why : "no certificate in it");
+		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -71,8 +78,7 @@ static void describe_failure(SSL *ssl, int ret, const char *identity, char *err,
 	ERR_clear_error();
 }
 
-SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
-		   size_t errlen)
+SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen)
 {
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl || !SSL_set_fd(ssl, fd) || !set_identity(ssl, identity)) {
@@ -80,17 +86,36 @@ SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadlin
 		SSL_free(ssl);
 		return NULL;
 	}
+	return ssl;
+}
+
+int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen)
+{
+	ERR_clear_error();
+	int ret = SSL_connect(ssl);
+	if (ret == 1)
+		return 1;
+	int code = SSL_get_error(ssl, ret);
+	*events = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	if (*events)
+		return 0;
+	describe_failure(ssl, ret, identity, err, errlen);
+	return -1;
+}
+
+SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
+		   size_t errlen)
+{
+	SSL *ssl = tls_begin(ctx, fd, identity, err, errlen);
+	if (!ssl)
+		return NULL;
 	for (;;) {
-		ERR_clear_error();
-		int ret = SSL_connect(ssl);
-		if (ret == 1)
+		short ev;
+		int rc = tls_continue(ssl, identity, &ev, err, errlen);
+		if (rc == 1)
 			return ssl;
-		int code = SSL_get_error(ssl, ret);
-		short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-		if (!ev) {
-			describe_failure(ssl, ret, identity, err, errlen);
+		if (rc < 0)
 			break;
-		}
 		int r = net_wait(fd, ev, deadline);
 		if (r <= 0) {
 			snprintf(err, errlen, "%s", r == 0 ? "handshake timed out" : strerror(errno));
@@ -116,4 +141,67 @@ void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len)
 int tls_failed_on_certificate(const char *err)
 {
 	return !strncmp(err, CERT_PREFIX, strlen(CERT_PREFIX));
+}
+
+/* Waits for what the last SSL call asked for; 0 when the session is over
+ * or the deadline passed (err says which). */
+static int tls_wait(SSL *ssl, int fd, int ret, long long deadline, char *err, size_t errlen)
+{
+	int code = SSL_get_error(ssl, ret);
+	short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	if (!ev) {
+		snprintf(err, errlen, "%s", code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL
+						    ? "the server closed the connection"
+						    : "TLS error");
+		ERR_clear_error();
+		return 0;
+	}
+	int r = net_wait(fd, ev, deadline);
+	if (r <= 0)
+		snprintf(err, errlen, "%s", r == 0 ? "no reply in time" : strerror(errno));
+	return r > 0;
+}
+
+int tls_write_all(SSL *ssl, int fd, const void *buf, size_t len, long long deadline, char *err,
+		  size_t errlen)
+{
+	const char *p = buf;
+	while (len) {
+		int n = SSL_write(ssl, p, len > 1 << 20 ? 1 << 20 : (int)len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (!tls_wait(ssl, fd, n, deadline, err, errlen)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tls_read_reply(SSL *ssl, int fd, struct reply_parser *p, long long deadline, char *err,
+		   size_t errlen)
+{
+	char buf[SMTP_LINE_MAX];
+	reply_parser_init(p);
+	for (;;) {
+		int n = SSL_read(ssl, buf, sizeof buf);
+		if (n <= 0) {
+			if (!tls_wait(ssl, fd, n, deadline, err, errlen))
+				return -1;
+			continue;
+		}
+		size_t used;
+		enum reply_status st = reply_parser_feed(p, buf, (size_t)n, &used);
+		if (st == REPLY_ERROR) {
+			snprintf(err, errlen, "not an SMTP server (%s)", p->error);
+			return -1;
+		}
+		if (st == REPLY_DONE) {
+			if (used < (size_t)n || SSL_pending(ssl)) {
+				snprintf(err, errlen, "sent more than one reply without being asked");
+				return -1;
+			}
+			return 0;
+		}
+	}
 }

@@ -14,11 +14,28 @@ SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen);
 SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
 		   size_t errlen);
 
+/* The same in steps, for several handshakes in one poll loop: tls_begin
+ * sets up, tls_continue returns 1 when verified, 0 while it waits for
+ * *events on the fd, -1 with the cause in err. */
+SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen);
+int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen);
+
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate CN=... verified for NAME" */
 void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len);
 
 /* Tells whether a handshake failure was the certificate (no point in
  * trying another port of the same host) rather than the connection. */
 int tls_failed_on_certificate(const char *err);
+
+/* Blocking-style I/O on the non-blocking fd under ssl, bounded by
+ * deadline, for the few exchanges the relay has with the server itself
+ * (greeting, EHLO, AUTH).  Return 0, or -1 with the cause in err. */
+int tls_write_all(SSL *ssl, int fd, const void *buf, size_t len, long long deadline, char *err,
+		  size_t errlen);
+
+struct reply_parser;
+/* Exactly one reply; bytes beyond it, unasked, are a protocol error. */
+int tls_read_reply(SSL *ssl, int fd, struct reply_parser *p, long long deadline, char *err,
+		   size_t errlen);
 
 #endif

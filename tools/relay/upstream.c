@@ -1,6 +1,10 @@
 #include "upstream.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,7 +13,8 @@
 #include "../../shim/common/text.h"
 #include "log.h"
 #include "net.h"
-#include "starttls.h"
+#include "../../shim/common/plan.h"
+#include "attempt.h"
 #include "tls.h"
 
 #define MAX_ADDRS 8
@@ -55,53 +60,55 @@ static int find_targets(const struct session *s, struct targets *t, char *err, s
 	return 0;
 }
 
-static int connect_any(struct targets *t, uint16_t port, unsigned timeout, char *err,
-		       size_t errlen)
+/* RFC 8305's "Connection Attempt Delay": long enough for a healthy port
+ * to win alone, short enough that a silent one costs little. */
+#define STAGGER_MS 250
+#define MAX_ATTEMPTS (PLAN_MAX * MAX_ADDRS)
+
+/* The port that worked last time for this host, if auto mode keeps one. */
+static int remembered(const struct config *c, const char *host, struct plan_entry *e)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		char a[ADDR_TEXT_MAX];
-		set_port(&t->addr[i], port);
-		addr_text((struct sockaddr *)&t->addr[i], a, sizeof a);
-		log_info("connecting to %s", a);
-		int fd = net_connect((struct sockaddr *)&t->addr[i], t->len[i],
-				     net_now_ms() + timeout * 1000LL, err, errlen);
-		if (fd >= 0)
-			return fd;
-		log_info("%s: %s", a, err);
-	}
-	return -1;
+	char path[CONFIG_PATH_MAX + 300], text[32];
+	if (!plan_uses_memory(c) || plan_cache_path(c->cache_dir, host, path, sizeof path) < 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, text, sizeof text - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	return plan_parse(text, e) == 0;
 }
 
-enum outcome { OPENED, NO_CONNECTION, REFUSED, BAD_CERTIFICATE };
-
-/* One port, one mode: TCP, the STARTTLS dialogue if asked, TLS. */
-static enum outcome attempt(const struct session *s, SSL_CTX *ctx, struct targets *t,
-			    int starttls, uint16_t port, struct upstream *u, char *err,
-			    size_t errlen)
+static void make_dirs(char *path)
 {
-	char why[256];
-	unsigned timeout = s->cfg.timeout;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0700);
+		*p = '/';
+	}
+	mkdir(path, 0700);
+}
 
-	text_join_host_port(u->identity, port, u->where, sizeof u->where);
-	u->fd = connect_any(t, port, timeout, why, sizeof why);
-	if (u->fd < 0) {
-		snprintf(err, errlen, "cannot connect to %s: %s", u->where, why);
-		return NO_CONNECTION;
-	}
-	if (starttls && starttls_negotiate(u->fd, u->where, net_now_ms() + timeout * 1000LL, err,
-					   errlen) < 0) {
-		close(u->fd);
-		return REFUSED;
-	}
-	u->ssl = tls_handshake(ctx, u->fd, u->identity, net_now_ms() + timeout * 1000LL, why,
-			       sizeof why);
-	if (!u->ssl) {
-		snprintf(err, errlen, "TLS with %s failed: %s", u->where, why);
-		close(u->fd);
-		return tls_failed_on_certificate(why) ? BAD_CERTIFICATE : REFUSED;
-	}
-	u->starttls = starttls;
-	return OPENED;
+/* Written beside and renamed into place: a reader never sees half. */
+static void remember(const struct config *c, const char *host, const struct plan_entry *e)
+{
+	char path[CONFIG_PATH_MAX + 300], tmp[CONFIG_PATH_MAX + 340], dir[CONFIG_PATH_MAX], text[32];
+	if (!plan_uses_memory(c) || plan_cache_path(c->cache_dir, host, path, sizeof path) < 0)
+		return;
+	snprintf(dir, sizeof dir, "%s", c->cache_dir);
+	make_dirs(dir);
+	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int n = plan_format(e, text, sizeof text);
+	if (fd < 0)
+		return;
+	int ok = n > 0 && write(fd, text, (size_t)n) == n;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
 }
 
 int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, char *err,
@@ -109,11 +116,9 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 {
 	struct targets t;
 	const struct config *c = &s->cfg;
-	struct {
-		int starttls;
-		uint16_t port;
-	} plan[2];
-	size_t nplan = 0;
+	struct plan_entry plan[PLAN_MAX], last;
+	static struct attempt at[MAX_ATTEMPTS]; /* 20 KiB each: not on the stack */
+	size_t n = 0, started = 0;
 
 	if (c->relay_host[0])
 		snprintf(u->identity, sizeof u->identity, "%s", c->relay_host);
@@ -125,28 +130,94 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 	*status = "4.4.1";
 	if (find_targets(s, &t, err, errlen) < 0)
 		return -1;
-	if (c->mode != MODE_STARTTLS)
-		plan[nplan++] = (typeof(plan[0])){0, config_upstream_port(c, MODE_TLS)};
-	if (c->mode != MODE_TLS)
-		plan[nplan++] = (typeof(plan[0])){1, config_upstream_port(c, MODE_STARTTLS)};
+	int known = remembered(c, u->identity, &last);
+	size_t nplan = plan_make(c, known ? &last : NULL, plan);
+	for (size_t i = 0; i < nplan; i++)
+		for (size_t k = 0; k < t.n && n < MAX_ATTEMPTS; k++) {
+			struct attempt *a = &at[n++];
+			memset(a, 0, sizeof *a);
+			a->fd = -1;
+			a->starttls = plan[i].starttls;
+			a->port = plan[i].port;
+			a->addr = t.addr[k];
+			a->addr_len = t.len[k];
+			set_port(&a->addr, a->port);
+			a->identity = u->identity;
+			text_join_host_port(u->identity, a->port, a->where, sizeof a->where);
+		}
 
+	/* Happy Eyeballs over the whole setup, not just TCP: a black-holed
+	 * port accepts the connection and then never speaks. */
+	long long next_start = 0;
+	struct attempt *winner = NULL, *fatal = NULL;
+	while (!winner && !fatal) {
+		size_t active = 0;
+		for (size_t i = 0; i < started; i++)
+			active += at[i].state != AT_FAILED;
+		long long now = net_now_ms();
+		if (started < n && (now >= next_start || !active)) {
+			attempt_start(&at[started++], ctx, c->timeout);
+			next_start = now + STAGGER_MS;
+			continue;
+		}
+		if (!active)
+			break;
+
+		struct pollfd p[MAX_ATTEMPTS];
+		size_t idx[MAX_ATTEMPTS], np = 0;
+		long long wake = started < n ? next_start : now + 60000;
+		for (size_t i = 0; i < started; i++) {
+			if (at[i].state == AT_FAILED)
+				continue;
+			p[np] = (struct pollfd){at[i].fd, at[i].events, 0};
+			idx[np++] = i;
+			if (at[i].deadline < wake)
+				wake = at[i].deadline;
+		}
+		long long wait = wake - now;
+		if (poll(p, np, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR)
+			break;
+		for (size_t j = 0; j < np && !winner && !fatal; j++) {
+			struct attempt *a = &at[idx[j]];
+			attempt_step(a, ctx, p[j].revents, c->timeout);
+			if (a->state == AT_OPEN)
+				winner = a;
+			else if (a->state == AT_FAILED && a->bad_certificate)
+				/* A certificate that fails will not pass on another
+				 * port of the same host; one clear error beats many. */
+				fatal = a;
+		}
+	}
+
+	for (size_t i = 0; i < started; i++)
+		if (&at[i] != winner)
+			attempt_close(&at[i]);
+	if (winner) {
+		u->fd = winner->fd;
+		u->ssl = winner->ssl;
+		u->starttls = winner->starttls;
+		snprintf(u->where, sizeof u->where, "%s", winner->where);
+		log_info("%s won after %lld ms", winner->where, net_now_ms() - winner->started_ms);
+		struct plan_entry won = {winner->starttls, winner->port};
+		if (!known || last.port != won.port || last.starttls != won.starttls)
+			remember(c, u->identity, &won);
+		return 0;
+	}
+
+	/* Every cause, in the order of the plan. */
 	size_t used = 0;
 	err[0] = '\0';
-	for (size_t i = 0; i < nplan; i++) {
-		char why[900];
-		enum outcome o = attempt(s, ctx, &t, plan[i].starttls, plan[i].port, u, why,
-					 sizeof why);
-		if (o == OPENED)
-			return 0;
-		log_info("%s", why);
-		if (o != NO_CONNECTION)
+	for (size_t i = 0; i < started; i++) {
+		struct attempt *a = fatal ? fatal : &at[i];
+		if (a->connected)
 			*status = "4.7.0";
-		used += (size_t)snprintf(err + used, used < errlen ? errlen - used : 0, "%s%s",
-					 used ? "; " : "", why);
-		/* A certificate that fails will not pass on another port of the
-		 * same host; saying so at once is clearer than a second error. */
-		if (o == BAD_CERTIFICATE || used >= errlen)
+		if (a->state == AT_FAILED && used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, "%s%s", used ? "; " : "",
+						 a->err);
+		if (fatal)
 			break;
 	}
+	if (!err[0])
+		snprintf(err, errlen, "no way to reach %s", u->identity);
 	return -1;
 }

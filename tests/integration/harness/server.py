@@ -4,11 +4,13 @@ Each MailServer runs its own asyncio loop in a daemon thread so tests can start
 several (e.g. 465 and 587 at once) and stop them deterministically.
 """
 import asyncio
+import base64
+import json
 import ssl
 import threading
 from dataclasses import dataclass
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 from .pki import CertKey
 
@@ -23,6 +25,8 @@ class Received:
     tls: bool
     tls_version: str | None  # e.g. "TLSv1.3"
     helo: str | None
+    auth_user: str | None = None  # who authenticated (servers with users=)
+    auth_mech: str | None = None  # and with which mechanism
 
 
 class _Recorder:
@@ -33,6 +37,7 @@ class _Recorder:
         # session.ssl is only set after STARTTLS; the transport knows in both
         # the STARTTLS and the implicit-TLS case.
         sslobj = server.transport.get_extra_info("ssl_object")
+        who = session.auth_data if session.authenticated else None
         self._sink(Received(
             mail_from=envelope.mail_from,
             rcpt_tos=tuple(envelope.rcpt_tos),
@@ -40,6 +45,8 @@ class _Recorder:
             tls=sslobj is not None,
             tls_version=sslobj.version() if sslobj else None,
             helo=session.host_name,
+            auth_user=who[0] if who else None,
+            auth_mech=who[1] if who else None,
         ))
         return "250 2.0.0 Ok: stored"
 
@@ -56,18 +63,48 @@ class _StarttlsOverTls(_Recorder):
         return responses
 
 
+class _Xoauth2:
+    """XOAUTH2 as Gmail and Microsoft 365 do it: the initial response is
+    base64("user=U^Aauth=Bearer T^A^A"); a bad token gets a 334 carrying a
+    JSON error, the client answers with an empty line, then 535."""
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) == 2:
+            blob = base64.b64decode(args[1])
+        else:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        fields = dict(f.split("=", 1) for f in blob.decode().split("\x01") if "=" in f)
+        user, auth = fields.get("user", ""), fields.get("auth", "")
+        if auth == f"Bearer {self._tokens.get(user, object())}":
+            return AuthResult(success=True, auth_data=(user, "XOAUTH2"))
+        error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
+        await server.challenge_auth(error)      # reads the client's empty line
+        return AuthResult(success=False, handled=False)
+
+
 class MailServer:
     """SMTP server on host:port (0 = free port) in one of MODES."""
 
     def __init__(self, mode: str, cert: CertKey | None = None, *,
                  port: int = 0, host: str = "127.0.0.1",
-                 starttls_over_tls: bool = False):
+                 starttls_over_tls: bool = False,
+                 users: dict | None = None, tokens: dict | None = None,
+                 auth_required: bool = False):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if mode != "plain-no-starttls" and cert is None:
             raise ValueError(f"mode {mode} needs a certificate")
         self.mode, self.host, self.port = mode, host, port
         self._handler_class = _StarttlsOverTls if starttls_over_tls else _Recorder
+        # users={"alice": "password"}: PLAIN and LOGIN check these;
+        # tokens={"alice": "token"}: XOAUTH2 is offered and checks these.
+        self._users, self._tokens = users, tokens
+        self._auth_required = auth_required
+        if tokens is not None:
+            base = self._handler_class
+            self._handler_class = type("XoauthRecorder", (_Xoauth2, base), {})
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._ctx = None
@@ -82,11 +119,27 @@ class MailServer:
         with self._lock:
             self.messages.append(msg)
 
+    def _authenticate(self, server, session, envelope, mechanism, data):
+        # handled=False on failure: otherwise aiosmtpd sends no reply at all
+        if isinstance(data, LoginPassword) and self._users is not None:
+            user = data.login.decode()
+            if self._users.get(user) == data.password.decode():
+                return AuthResult(success=True, auth_data=(user, mechanism))
+        return AuthResult(success=False, handled=False)
+
+    def _handler(self):
+        handler = self._handler_class(self._record)
+        handler._tokens = self._tokens or {}
+        return handler
+
     def _factory(self):
         starttls = self.mode == "starttls"
         implicit = self.mode == "implicit"
+        extra = {}
+        if self._users is not None or self._tokens is not None:
+            extra = dict(authenticator=self._authenticate, auth_required=self._auth_required)
         return SMTP(
-            self._handler_class(self._record),
+            self._handler(),
             hostname="mail.test",
             loop=self._loop,
             enable_SMTPUTF8=True,
@@ -96,6 +149,7 @@ class MailServer:
             # aiosmtpd cannot see implicit TLS and would withhold AUTH there;
             # elsewhere it offers AUTH only over TLS, like a real server
             auth_require_tls=not implicit,
+            **extra,
         )
 
     def start(self) -> "MailServer":

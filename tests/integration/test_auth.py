@@ -1,0 +1,247 @@
+"""AUTH injection: programs that cannot authenticate deliver through relays
+that demand it. The relay authenticates over verified TLS with the
+configured credentials (PLAIN, LOGIN, XOAUTH2), then the program is served
+as if the server needed nothing; without configured credentials the
+program's own AUTH passes through, over TLS."""
+import base64
+import os
+import stat
+import subprocess
+
+import pytest
+
+from harness.checks import assert_nothing_stored, assert_refused, first_difference
+from harness.clients import CLIENTS, PYTHON, SMTPSHIM, run_client, shim_args
+
+USERS = {"alice": "correct horse battery staple"}
+TOKENS = {"alice": "ya29.test-access-token"}
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    def make(text, mode=0o600):
+        path = tmp_path / f"secret-{mode:o}"
+        path.write_text(text + "\n")
+        path.chmod(mode)
+        return path
+    return make
+
+
+@pytest.fixture
+def auth_server(start_server):
+    """STARTTLS server that refuses MAIL before AUTH; PLAIN, LOGIN, XOAUTH2."""
+    return start_server("starttls", users=USERS, tokens=TOKENS, auth_required=True)
+
+
+def assert_delivered_as(server, run, user, mech):
+    """One message, byte-identical, over TLS, authenticated as user with mech."""
+    assert run.returncode == 0, run.describe()
+    got = server.received()
+    assert len(got) == 1, f"server stored {len(got)} messages\n{run.describe()}"
+    m = got[0]
+    assert (m.mail_from, m.rcpt_tos) == (run.mail_from, run.rcpts)
+    assert m.content == run.expected, first_difference(m.content, run.expected)
+    assert m.tls and m.tls_version in ("TLSv1.2", "TLSv1.3"), m.tls_version
+    assert (m.auth_user, m.auth_mech) == (user, mech), run.describe()
+
+
+def auth_args(pki, server, *extra):
+    return [*shim_args(pki, mode="starttls", port=server.port), "--user", "alice", *extra]
+
+
+@pytest.mark.parametrize("mech", ["plain", "login"])
+def test_client_without_auth_delivers_with_injected_password(client, mech, message, pki,
+                                                             auth_server, secret_file,
+                                                             trap25, smtpshim):
+    pw = secret_file(USERS["alice"])
+    run = run_client(client, message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw), "--auth", mech))
+    assert_delivered_as(auth_server, run, "alice", mech.upper())
+    assert_nothing_stored(trap25)
+
+
+def test_client_without_auth_delivers_with_xoauth2_token_from_command(
+        client, message, pki, auth_server, secret_file, trap25, smtpshim):
+    token = secret_file(TOKENS["alice"])
+    run = run_client(client, message,
+                     shim=auth_args(pki, auth_server, "--auth", "xoauth2",
+                                    "--password-command", f"cat {token}"))
+    assert_delivered_as(auth_server, run, "alice", "XOAUTH2")
+
+
+def test_auto_picks_plain_over_implicit_tls(message, pki, start_server, secret_file, smtpshim):
+    srv = start_server("implicit", users=USERS, tokens=TOKENS, auth_required=True)
+    pw = secret_file(USERS["alice"])
+    run = run_client("smtplib", message,
+                     shim=[*shim_args(pki, mode="tls", port=srv.port), "--user", "alice",
+                           "--password-file", str(pw)])
+    assert_delivered_as(srv, run, "alice", "PLAIN")
+
+
+@pytest.mark.parametrize("mech", ["plain", "login"])
+def test_wrong_password_shows_the_servers_535_inside_a_4xx(client, mech, message, pki,
+                                                          auth_server, secret_file, smtpshim):
+    pw = secret_file("not the password")
+    run = run_client(client, message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw), "--auth", mech))
+    assert_refused(run, f"rejected AUTH {mech.upper()} as alice",
+                   "535 5.7.8 Authentication credentials invalid")
+    assert_nothing_stored(auth_server)
+
+
+def test_wrong_token_shows_the_servers_535(message, pki, auth_server, smtpshim):
+    run = run_client("swaks", message,
+                     shim=auth_args(pki, auth_server, "--auth", "xoauth2",
+                                    "--password-command", "echo expired-token"))
+    assert_refused(run, "rejected AUTH XOAUTH2 as alice", "535 5.7.8")
+    assert_nothing_stored(auth_server)
+
+
+def test_world_readable_password_file_is_refused_by_the_wrapper(message, pki, auth_server,
+                                                                 secret_file, smtpshim):
+    pw = secret_file(USERS["alice"], mode=0o644)
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
+    assert run.returncode == 2, run.describe()
+    assert f"password-file {pw} is readable by group or others (mode 0644)" in run.output
+    assert "chmod 600" in run.output
+    assert_nothing_stored(auth_server)
+
+
+def test_group_readable_password_file_is_refused_by_the_relay(client, message, pki,
+                                                              auth_server, secret_file, smtpshim):
+    # set in the environment, so only the relay (not the wrapper) sees it
+    pw = secret_file(USERS["alice"], mode=0o640)
+    run = run_client(client, message, shim=auth_args(pki, auth_server),
+                     env={"SMTPSHIM_PASSWORD_FILE": str(pw)})
+    assert_refused(run, f"password-file {pw} is readable by group or others (mode 0640)")
+    assert_nothing_stored(auth_server)
+
+
+def test_password_command_never_runs_when_tls_fails(message, pki, start_server, tmp_path,
+                                                    smtpshim):
+    srv = start_server("starttls", cert="untrusted", users=USERS, auth_required=True)
+    marker = tmp_path / "ran"
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, srv, "--password-command",
+                                    f"touch {marker}; echo pw"))
+    assert_refused(run, "certificate verify failed")
+    assert not marker.exists(), "the password command ran for an unverified server"
+    assert_nothing_stored(srv)
+
+
+def test_verbose_log_never_shows_the_secret(message, pki, auth_server, secret_file, smtpshim):
+    pw = secret_file(USERS["alice"])
+    secret = USERS["alice"].encode()
+    encodings = [base64.b64encode(b"\0alice\0" + secret), base64.b64encode(secret)]
+    for mech in ("plain", "login"):
+        auth_server.messages.clear()
+        run = run_client("swaks", message,
+                         shim=[*auth_args(pki, auth_server, "--password-file", str(pw),
+                                          "--auth", mech), "-v", "-v"])
+        assert_delivered_as(auth_server, run, "alice", mech.upper())
+        assert "authenticated as alice" in run.output, run.describe()
+        out = run.output.encode()
+        assert secret not in out and not any(e in out for e in encodings), run.describe()
+
+
+# -- the program's own AUTH ----------------------------------------------------
+
+@pytest.mark.parametrize("client_args", [
+    ["--auth", "PLAIN", "--auth-user", "alice", "--auth-password", USERS["alice"]],
+    ["--auth", "LOGIN", "--auth-user", "alice", "--auth-password", USERS["alice"]],
+], ids=["plain", "login"])
+def test_client_with_its_own_auth_authenticates_through_the_tunnel(
+        client_args, message, pki, auth_server, trap25, smtpshim):
+    # swaks offers AUTH only because the server does: over TLS, via the relay
+    run = run_client("swaks", message, client_args=client_args,
+                     shim=shim_args(pki, mode="starttls", port=auth_server.port))
+    mech = client_args[1]
+    assert_delivered_as(auth_server, run, "alice", mech)
+    assert_nothing_stored(trap25)
+
+
+def test_curl_with_its_own_auth_authenticates_through_the_tunnel(message, pki, auth_server,
+                                                                 smtpshim):
+    run = run_client("curl", message, shim=shim_args(pki, mode="starttls", port=auth_server.port),
+                     client_args=["--user", f"alice:{USERS['alice']}"])
+    got = auth_server.received()
+    assert run.returncode == 0 and len(got) == 1, run.describe()
+    assert got[0].auth_user == "alice" and got[0].tls
+
+
+RAW_AUTH_CLIENT = r'''
+import socket, sys
+s = socket.create_connection(("mail.test", 25), timeout=10)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        line = f.readline().decode()
+        lines.append(line.rstrip())
+        if line[3:4] != "-":
+            return lines
+def say(text):
+    s.sendall(text.encode() + b"\r\n")
+    r = reply()
+    print(text.split()[0] if text else "", "->", " | ".join(r), flush=True)
+    return r
+print("greeting", reply())
+say("EHLO client.test")
+# a program that authenticates whether or not AUTH is offered, LOGIN style:
+# it must get its 334 prompts (not hang) and a 235
+say("AUTH LOGIN")
+say("Ym9i")               # "bob"
+say("d3JvbmctcGFzc3dvcmQ=")
+say("MAIL FROM:<bob@client.test>")
+say("RCPT TO:<carol@mail.test>")
+say("DATA")
+say("Subject: x\r\n\r\nhello\r\n.")
+say("QUIT")
+'''
+
+
+def test_program_auth_is_answered_locally_once_the_relay_has_authenticated(
+        message, pki, auth_server, secret_file, tmp_path, smtpshim):
+    pw = secret_file(USERS["alice"])
+    script = tmp_path / "raw_client.py"
+    script.write_text(RAW_AUTH_CLIENT)
+    proc = subprocess.run([str(SMTPSHIM), *auth_args(pki, auth_server, "--password-file", str(pw)),
+                           "--", PYTHON, str(script)],
+                          capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "SMTPSHIM_CONFIG": ""})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    ehlo = next(line for line in out.splitlines() if line.startswith("EHLO"))
+    assert "AUTH" not in ehlo and "STARTTLS" not in ehlo, ehlo
+    assert "AUTH -> 334 VXNlcm5hbWU6" in out and "-> 334 UGFzc3dvcmQ6" in out, out
+    assert "-> 235" in out, out
+    got = auth_server.received()
+    assert len(got) == 1 and got[0].auth_user == "alice", out  # the relay's user, not bob
+
+
+# -- HELO-only programs and the envelope --------------------------------------
+
+def test_helo_only_client_delivers_with_injected_auth(message, pki, auth_server, secret_file,
+                                                      smtpshim):
+    pw = secret_file(USERS["alice"])
+    run = run_client("swaks", message, client_args=["--protocol", "SMTP"],
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
+    assert_delivered_as(auth_server, run, "alice", "PLAIN")
+    sent = [line for line in run.output.splitlines() if line.startswith(" -> ")]
+    assert any(line.startswith(" -> HELO ") for line in sent), run.describe()
+    helo_reply = [line for line in run.output.splitlines() if line.startswith("<-  250 ")][0]
+    assert "via smtpshim" in helo_reply, run.describe()
+
+
+def test_envelope_from_is_rewritten_for_relays_that_want_verified_senders(
+        message, pki, auth_server, secret_file, smtpshim):
+    pw = secret_file(USERS["alice"])
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw),
+                                    "--envelope-from", "verified@mail.test"))
+    assert run.returncode == 0, run.describe()
+    got = auth_server.received()
+    assert len(got) == 1, run.describe()
+    assert got[0].mail_from == "verified@mail.test"
+    assert got[0].content == run.expected  # the message itself is untouched

@@ -1,0 +1,131 @@
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../shim/common/private_file.h"
+#include "net.h"
+
+/* Keeps the first line only, without its line ending. */
+static int first_line(char *buf, size_t n, const char *what, char *err, size_t errlen)
+{
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		snprintf(err, errlen, "%s gave an empty password", what);
+		return -1;
+	}
+	return 0;
+}
+
+static int from_file(const char *path, char *out, size_t len, char *err, size_t errlen)
+{
+	struct stat st;
+	char full[CONFIG_PATH_MAX + 256];
+	int fd = private_file_path(path, full, sizeof full) < 0
+			 ? -1 : open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot read password-file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* The mode of what was opened, not of what the name pointed to a
+	 * moment ago. */
+	if (fstat(fd, &st) < 0 || private_file_check(path, &st, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	size_t used = 0;
+	ssize_t n;
+	while (used < len - 1 && (n = read(fd, out + used, len - 1 - used)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read password-file %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		used += (size_t)n;
+	}
+	close(fd);
+	return first_line(out, used, path, err, errlen);
+}
+
+/* /bin/sh -c CMD with stdout to us, stdin from /dev/null; the relay's
+ * stderr (the terminal with --verbose, else /dev/null) for its messages. */
+static int from_command(const char *cmd, char *out, size_t len, long long deadline, char *err,
+			size_t errlen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "password-command: cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "password-command: cannot fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(p[1], 1);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	net_set_nonblocking(p[0]);
+	size_t used = 0;
+	int timed_out = 0;
+	for (;;) {
+		char sink[256];
+		/* Beyond len, keep reading (and dropping) so the command is not
+		 * stuck on a full pipe. */
+		ssize_t n = used < len - 1 ? net_read(p[0], out + used, len - 1 - used, deadline)
+					   : net_read(p[0], sink, sizeof sink, deadline);
+		if (n > 0 && used < len - 1)
+			used += (size_t)n;
+		if (n > 0)
+			continue;
+		timed_out = n < 0 && errno == ETIMEDOUT;
+		break;
+	}
+	close(p[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (timed_out) {
+		snprintf(err, errlen, "password-command did not finish in time");
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "password-command failed (%s %d)",
+			 WIFEXITED(status) ? "exit status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	return first_line(out, used, "password-command", err, errlen);
+}
+
+int secret_get(const struct config *c, char *out, size_t len, long long deadline, char *err,
+	       size_t errlen)
+{
+	if (c->password_command[0])
+		return from_command(c->password_command, out, len, deadline, err, errlen);
+	if (c->password_file[0])
+		return from_file(c->password_file, out, len, err, errlen);
+	snprintf(err, errlen, "no password-file or password-command for user %s", c->user);
+	return -1;
+}
