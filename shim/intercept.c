@@ -28,7 +28,7 @@ int intercept_wanted(int fd, const struct sockaddr *addr, socklen_t len)
 		return 0;
 	if (!cfg->allow_loopback && addr_is_loopback(addr))
 		return 0;
-	return is_tcp_stream(fd);
+	return shim_active() && is_tcp_stream(fd);
 }
 
 int intercept_connect(int fd, const struct sockaddr *addr, socklen_t len)

@@ -6,4 +6,8 @@
 
 const struct config *shim_settings(void);
 
+/* False in a program that `programs` does not name: then the shim leaves
+ * every connection alone, as if it were not loaded. */
+int shim_active(void);
+
 #endif

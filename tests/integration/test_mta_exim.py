@@ -1,0 +1,125 @@
+"""exim4 as the sending MTA: it connects with sendto(MSG_FASTOPEN), empties
+its environment and re-executes its set-user-ID binary for delivery, where
+glibc ignores an LD_PRELOAD path. The system-wide mode reaches it: the shim
+in the system library directory under a bare name, settings from
+/etc/smtpshim.conf, limited to the programs it names."""
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness.checks import assert_nothing_stored
+from harness.clients import run_client
+from harness.system_wide import SystemWide
+
+EXIM = shutil.which("exim4")
+pytestmark = pytest.mark.skipif(not EXIM, reason="exim4 (exim4-daemon-light) is not installed")
+
+EXIM_CONF = """\
+primary_hostname = client.test
+keep_environment = LD_PRELOAD
+spool_directory = {work}/spool
+log_file_path = {work}/log/%slog
+exim_user = Debian-exim
+exim_group = Debian-exim
+begin routers
+smarthost:
+  driver = manualroute
+  domains = *
+  transport = remote_smtp
+  route_list = * mail.test byname
+  self = send
+  no_more
+begin transports
+remote_smtp:
+  driver = smtp
+  port = 25
+  hosts_avoid_tls = *
+  hosts_try_fastopen = *
+begin retry
+* * F,1m,1m
+"""
+
+
+@pytest.fixture
+def exim():
+    """An exim configuration of our own, trusted so exim keeps root for it.
+    Its spool is outside pytest's tmp (mode 700): exim works as Debian-exim."""
+    work = Path(tempfile.mkdtemp(prefix="smtpshim-exim-"))
+    work.chmod(0o755)
+    for d in ("spool", "log"):
+        (work / d).mkdir()
+        shutil.chown(work / d, "Debian-exim", "Debian-exim")
+    conf = work / "exim.conf"
+    conf.write_text(EXIM_CONF.format(work=work))
+    yield conf
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+def system_wide(tmp_path):
+    sw = SystemWide(tmp_path / "overlays")
+    yield sw
+    sw.remove()
+
+
+def shim_config(exim, pki, port, programs=None):
+    # exim delivers as Debian-exim: the CA must be readable by it
+    ca = exim.parent / "ca.pem"
+    shutil.copy(pki.ca_file, ca)
+    ca.chmod(0o644)
+    text = f"ca-file {ca}\nallow-loopback yes\nmode tls\nport {port}\n"
+    return text + (f"programs {programs}\n" if programs else "")
+
+
+def send_with_exim(conf, message, env):
+    exim_dir = Path("/etc/exim4")
+    exim_dir.mkdir(exist_ok=True)
+    (exim_dir / "trusted_configs").write_text(f"{conf}\n")
+    body = message.data.replace(b"\r\n", b"\n")
+    proc = subprocess.run([EXIM, "-C", str(conf), "-odf", "-oi", "-f", message.mail_from,
+                           message.rcpts[0]], input=body, capture_output=True, timeout=60,
+                          env=env)
+    mainlog = conf.parent / "log" / "mainlog"
+    log = mainlog.read_text() if mainlog.exists() else "(no mainlog)"
+    return proc, log + proc.stderr.decode(errors="replace")
+
+
+def assert_relayed_by_exim(srv, message, log):
+    got = srv.received()
+    assert len(got) == 1, f"server stored {len(got)} messages\n{log}"
+    m = got[0]
+    assert m.tls and m.tls_version in ("TLSv1.2", "TLSv1.3")
+    assert (m.mail_from, m.rcpt_tos) == (message.mail_from, message.rcpts[:1])
+    # exim prepends its Received: header and passes the rest untouched
+    assert m.content.startswith(b"Received: ") and m.content.endswith(message.data), log
+    assert "Completed" in log, log
+
+
+def test_exim_delivers_through_the_system_wide_shim(exim, system_wide, pki, start_server,
+                                                    message, trap25):
+    srv = start_server("implicit")
+    system_wide.install(shim_config(exim, pki, srv.port, programs="exim4"))
+    proc, log = send_with_exim(exim, message, {"PATH": os.environ["PATH"],
+                                               "LD_PRELOAD": "libsmtpshim.so"})
+    assert proc.returncode == 0, proc.stderr
+    assert_relayed_by_exim(srv, message, log)
+    assert_nothing_stored(trap25)
+
+
+def test_ld_so_preload_reaches_exim_and_only_the_programs_named(exim, system_wide, pki,
+                                                               start_server, message, trap25):
+    srv = start_server("implicit")
+    system_wide.install(shim_config(exim, pki, srv.port, programs="exim4"))
+    system_wide.preload_everywhere()
+    proc, log = send_with_exim(exim, message, {"PATH": os.environ["PATH"]})
+    assert proc.returncode == 0, proc.stderr
+    assert_relayed_by_exim(srv, message, log)
+    # swaks is not named: the preloaded shim leaves it alone, and it talks
+    # plain SMTP to port 25 as it always did
+    run = run_client("swaks", message, env={"SMTPSHIM_CONFIG": None})
+    assert run.returncode == 0, run.describe()
+    assert len(trap25.received()) == 1 and not trap25.received()[0].tls
