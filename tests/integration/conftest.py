@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from harness import compat
 from harness.clients import CLIENTS, SMTPSHIM
 from harness.message import standard_message
 from harness.pki import make_pki
@@ -77,3 +78,16 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# docs/compatibility.md comes from what this session ran (harness/compat.py).
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" or (report.when == "setup" and report.skipped):
+        compat.record(item, report)
+
+
+def pytest_sessionfinish(session):
+    compat.write()
