@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import compat
 from harness.checks import assert_nothing_stored
 from harness.clients import run_client
 from harness.system_wide import SystemWide
@@ -75,14 +76,16 @@ def shim_config(exim, pki, port, programs=None):
     return text + (f"programs {programs}\n" if programs else "")
 
 
-def send_with_exim(conf, message, env):
+def send_with_exim(conf, message, env, trace=None):
+    """trace: a file for strace's record of how exim connects."""
     exim_dir = Path("/etc/exim4")
     exim_dir.mkdir(exist_ok=True)
     (exim_dir / "trusted_configs").write_text(f"{conf}\n")
     body = message.data.replace(b"\r\n", b"\n")
-    proc = subprocess.run([EXIM, "-C", str(conf), "-odf", "-oi", "-f", message.mail_from,
-                           message.rcpts[0]], input=body, capture_output=True, timeout=60,
-                          env=env)
+    cmd = [EXIM, "-C", str(conf), "-odf", "-oi", "-f", message.mail_from, message.rcpts[0]]
+    if trace:
+        cmd = ["strace", "-f", "-o", str(trace), "-e", "trace=connect,sendto,sendmsg", *cmd]
+    proc = subprocess.run(cmd, input=body, capture_output=True, timeout=60, env=env)
     mainlog = conf.parent / "log" / "mainlog"
     log = mainlog.read_text() if mainlog.exists() else "(no mainlog)"
     return proc, log + proc.stderr.decode(errors="replace")
@@ -108,6 +111,17 @@ def test_exim_delivers_through_the_system_wide_shim(exim, system_wide, pki, star
     assert proc.returncode == 0, proc.stderr
     assert_relayed_by_exim(srv, message, log)
     assert_nothing_stored(trap25)
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed")
+def test_how_exim_connects_is_observed(exim, message, trap25, tmp_path):
+    # without the shim, straight to the plain server on port 25
+    trace = tmp_path / "strace.log"
+    proc, log = send_with_exim(exim, message, {"PATH": os.environ["PATH"]}, trace)
+    assert proc.returncode == 0 and len(trap25.received()) == 1, log
+    how = compat.classify_strace(trace.read_text())
+    assert how.startswith("sendto(MSG_FASTOPEN)"), trace.read_text()[-2000:]
+    compat.connects["exim4"] = how
 
 
 def test_ld_so_preload_reaches_exim_and_only_the_programs_named(exim, system_wide, pki,
