@@ -82,7 +82,7 @@ $(RELAY): $(call objs,native,$(RELAY_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
 
 $(call objs,native,tools/smtpshim.c): PATHS += -DSMTPSHIM_MUSL_TRIPLET='"$(MUSL_TRIPLET)"'
-$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c $(COMMON_SRC))
+$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Unit tests: one program per file in tests/unit, linked with the code under test.

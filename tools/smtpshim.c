@@ -11,6 +11,7 @@
 #include "../shim/common/config.h"
 #include "../shim/common/private_file.h"
 #include "executable.h"
+#include "listen.h"
 
 #ifndef SMTPSHIM_VERSION
 #define SMTPSHIM_VERSION "0.1"
@@ -29,7 +30,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: smtpshim [OPTIONS] [--] COMMAND [ARGS...]\n"
 		     "       smtpshim probe [OPTIONS] HOST   what HOST offers on 25, 465, 587, 2525\n"
-		     "       smtpshim check [OPTIONS] HOST[:PORT]   the settings for that destination\n\n"
+		     "       smtpshim check [OPTIONS] HOST[:PORT]   the settings for that destination\n"
+		     "       smtpshim listen [OPTIONS] [ADDRESS:]PORT   a local SMTP port, relayed the same\n"
+		     "                                          way, for programs LD_PRELOAD cannot reach\n\n"
 		     "Runs COMMAND so that its plain SMTP connections to port 25 reach the\n"
 		     "server over verified TLS on 465 (implicit TLS) or 587 (STARTTLS).\n\n");
 	for (size_t i = 0; i < config_n_options; i++) {
@@ -232,6 +235,32 @@ static int run_tool(const char *tool, int argc, char **argv, int i, struct confi
 	return 127;
 }
 
+/* The settings from the command line (now in the environment), the
+ * environment and the config file, as the shim would see them. */
+static int run_listen(int argc, char **argv, int i, struct config *check, int *verbose)
+{
+	extern char **environ;
+	static struct config cfg;
+	char root[PATH_MAX];
+
+	i = parse_options(argc, argv, i, check, verbose);
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (i + 1 != argc) {
+		fprintf(stderr, "usage: smtpshim listen [OPTIONS] [ADDRESS:]PORT\n");
+		return 2;
+	}
+	config_load(&cfg, environ);
+	if (cfg.error[0]) {
+		fprintf(stderr, "smtpshim listen: %s\n", cfg.error);
+		return 2;
+	}
+	find_parts(root, cfg.helper, sizeof cfg.helper);
+	if (getenv("SMTPSHIM_HELPER"))
+		snprintf(cfg.helper, sizeof cfg.helper, "%s", getenv("SMTPSHIM_HELPER"));
+	return listen_serve(&cfg, argv[i]);
+}
+
 int main(int argc, char **argv)
 {
 	static struct config check;
@@ -241,6 +270,8 @@ int main(int argc, char **argv)
 	i = parse_options(argc, argv, 1, &check, &verbose);
 	if (i < argc && (!strcmp(argv[i], "probe") || !strcmp(argv[i], "check")))
 		return run_tool(argv[i], argc, argv, i + 1, &check, &verbose);
+	if (i < argc && !strcmp(argv[i], "listen"))
+		return run_listen(argc, argv, i + 1, &check, &verbose);
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc) {

@@ -1,0 +1,85 @@
+"""Programs LD_PRELOAD cannot reach: smtpshim refuses to pretend, and
+`smtpshim listen` gives them a local SMTP port relayed the same way."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness.checks import assert_delivered, assert_refused
+from harness.clients import SMTPSHIM, run_client
+
+
+@pytest.fixture
+def listener(pki, free_port):
+    """smtpshim listen on 127.0.0.1:<free port>, relaying to `relay`."""
+    procs = []
+
+    def start(relay, *options):
+        p = subprocess.Popen([str(SMTPSHIM), "listen", "--ca-file", str(pki.ca_file),
+                              "--relay", relay, *options, f"127.0.0.1:{free_port}"],
+                             stderr=subprocess.PIPE, start_new_session=True,
+                             env={**os.environ, "SMTPSHIM_CONFIG": ""})
+        procs.append(p)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:   # until it listens
+            if subprocess.run(["ss", "-Hltn", f"sport = :{free_port}"], capture_output=True,
+                              text=True).stdout.strip():
+                return free_port
+            assert p.poll() is None, p.stderr.read().decode()
+            time.sleep(0.02)
+        pytest.fail("smtpshim listen did not start")
+
+    yield start
+    for p in procs:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(5)
+
+
+@pytest.mark.parametrize("mode", ["tls", "starttls"])
+def test_listen_relays_a_plain_client_over_tls(client, mode, message, start_server, listener):
+    srv = start_server("implicit" if mode == "tls" else "starttls")
+    port = listener(f"mail.test:{srv.port}", "--mode", mode)
+    # the client is not under smtpshim at all: it is pointed at the port
+    run = run_client(client, message, host="127.0.0.1", port=port)
+    assert_delivered(srv, run, tls=True)
+
+
+def test_listen_failure_reaches_the_client_as_a_421(message, listener):
+    with socket.socket() as s:     # a port nothing listens on, not the listener's
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    port = listener(f"mail.test:{closed}", "--mode", "tls", "--timeout", "2")
+    run = run_client("smtplib", message, host="127.0.0.1", port=port)
+    assert_refused(run, "Connection refused")
+
+
+def test_listen_needs_a_relay():
+    p = subprocess.run([str(SMTPSHIM), "listen", "2525"], capture_output=True, text=True)
+    assert p.returncode == 2 and "needs --relay" in p.stderr
+
+
+def test_static_program_is_refused_with_the_alternative(tmp_path, smtpshim):
+    src = tmp_path / "prog.c"
+    src.write_text("int main(void) { return 0; }\n")
+    prog = tmp_path / "prog"
+    if subprocess.run(["cc", "-static", "-o", str(prog), str(src)]).returncode:
+        pytest.skip("no static libc to link with")
+    p = subprocess.run([str(SMTPSHIM), "--", str(prog)], capture_output=True, text=True)
+    assert p.returncode == 126
+    assert "statically linked" in p.stderr and "smtpshim listen" in p.stderr
+
+
+def test_go_program_is_refused_with_the_alternative(tmp_path, smtpshim):
+    # What Go's linker leaves in every binary is a section of this name; a
+    # C program carrying one is recognised the same way (no Go here).
+    src = tmp_path / "prog.c"
+    src.write_text('__attribute__((section(".go.buildinfo"))) const char info[16] = "go";\n'
+                   "int main(void) { return 0; }\n")
+    prog = tmp_path / "prog"
+    subprocess.run(["cc", "-o", str(prog), str(src)], check=True)
+    p = subprocess.run([str(SMTPSHIM), "--", str(prog)], capture_output=True, text=True)
+    assert p.returncode == 126
+    assert "Go program" in p.stderr and "smtpshim listen" in p.stderr

@@ -1,0 +1,143 @@
+#include "listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../shim/common/addr.h"
+#include "../shim/common/text.h"
+
+extern char **environ;
+
+/* As the shim does: the relay gets PATH and HOME, nothing else. */
+static void relay_env(char **out, size_t max)
+{
+	size_t n = 0;
+	for (char **e = environ; e && *e && n + 1 < max; e++)
+		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
+			out[n++] = *e;
+	out[n] = NULL;
+}
+
+static int open_port(const char *where, struct sockaddr_storage *bound, socklen_t *len)
+{
+	char host[CONFIG_HOST_MAX] = "127.0.0.1";
+	uint16_t port = 0;
+	const char *p = where;
+
+	/* A bare number is a port on loopback: the safe default. */
+	if (strchr(where, ':') || strchr(where, '[')) {
+		if (text_split_host_port(where, host, sizeof host, &port) < 0)
+			port = 0;
+	} else if (text_parse_port(p, &port) < 0) {
+		port = 0;
+	}
+	if (!port) {
+		fprintf(stderr, "smtpshim listen: '%s' is not [ADDRESS:]PORT\n", where);
+		return -1;
+	}
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	char service[8];
+	snprintf(service, sizeof service, "%u", port);
+	int rc = getaddrinfo(host, service, &hints, &ai);
+	if (rc) {
+		fprintf(stderr, "smtpshim listen: '%s' is not an address: %s\n", host, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		fprintf(stderr, "smtpshim listen: cannot listen on %s: %s\n", where, strerror(errno));
+		freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(bound, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* One relay per connection, given the accepted socket as fd 3 and the
+ * session text on fd 4, as the shim does for an intercepted one. */
+static void hand_over(const struct config *cfg, int conn, const struct sockaddr *local,
+		      const struct sockaddr *peer)
+{
+	char text[8192], local_text[ADDR_TEXT_MAX], peer_text[ADDR_TEXT_MAX];
+	int pipefd[2];
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {(char *)"smtpshim-relay", NULL}, *envp[3];
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, conn, 3);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[0], 4);
+	relay_env(envp, 3);
+	int err = posix_spawn(&pid, cfg->helper, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[0]);
+	if (err) {
+		fprintf(stderr, "smtpshim listen: cannot start the relay %s: %s\n", cfg->helper,
+			strerror(err));
+		static const char reply[] = "421 4.3.5 smtpshim: cannot start the relay\r\n";
+		ssize_t ignored = write(conn, reply, sizeof reply - 1); /* best effort */
+		(void)ignored;
+	} else {
+		addr_text(local, local_text, sizeof local_text);
+		addr_text(peer, peer_text, sizeof peer_text);
+		int n = config_write(cfg, text, sizeof text);
+		if (n > 0)
+			n += snprintf(text + n, sizeof text - (size_t)n, "@dest %s\n@name \n@client %s\n",
+				      local_text, peer_text);
+		/* If the relay died, the client sees its connection close. */
+		if (n > 0 && (size_t)n < sizeof text) {
+			ssize_t ignored = write(pipefd[1], text, (size_t)n);
+			(void)ignored;
+		}
+	}
+	close(pipefd[1]);
+}
+
+int listen_serve(const struct config *cfg, const char *where)
+{
+	struct sockaddr_storage local;
+	socklen_t len;
+
+	if (!cfg->relay_host[0]) {
+		fprintf(stderr, "smtpshim listen: needs --relay HOST[:PORT]: connections to a local "
+				"port have no destination of their own\n");
+		return 2;
+	}
+	int lfd = open_port(where, &local, &len);
+	if (lfd < 0)
+		return 1;
+	/* The relays detach themselves; no zombies from their first process. */
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg->verbose)
+		fprintf(stderr, "smtpshim listen: on %s, relaying to %s\n", where, cfg->relay_host);
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof peer;
+		int conn = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				usleep(100000); /* relays finishing will free some */
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+				continue;
+			fprintf(stderr, "smtpshim listen: %s\n", strerror(errno));
+			return 1;
+		}
+		hand_over(cfg, conn, (struct sockaddr *)&local, (struct sockaddr *)&peer);
+		close(conn);
+	}
+}
