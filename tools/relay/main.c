@@ -141,13 +141,31 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	char greeting[700];
-	snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
-		 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
-		 local ? ", authenticated" : "");
-	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout,
-				 u.starttls || local ? greeting : NULL};
-	filter_init(&f, !u.starttls && !local);
+	/* The app's greeting: the server's own, read inside TLS (implicit TLS:
+	 * a server that never greets is a setup failure, bounded by
+	 * --timeout like the others), or ours after STARTTLS or AUTH. */
+	static char greeting[SMTP_REPLY_MAX + 1];
+	if (!u.starttls && !local) {
+		static struct reply_parser greet;
+		char why[200];
+		if (tls_read_reply(u.ssl, u.fd, &greet, net_now_ms() + s.cfg.timeout * 1000LL, why,
+				   sizeof why) < 0) {
+			snprintf(err, sizeof err, "%s greeting: %s", u.where, why);
+			refuse(app, "4.4.2", err);
+			SSL_free(u.ssl);
+			close(u.fd);
+			return 1;
+		}
+		log_lines("S:", greet.reply.raw, greet.reply.len);
+		memcpy(greeting, greet.reply.raw, greet.reply.len);
+		greeting[greet.reply.len] = '\0';
+	} else {
+		snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
+			 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
+			 local ? ", authenticated" : "");
+	}
+	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout, greeting};
+	filter_init(&f, 0);
 	if (local)
 		filter_local_session(&f, &ehlo);
 	filter_set_envelope_from(&f, s.cfg.envelope_from);
