@@ -6,7 +6,7 @@ static int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	if (!intercept_wanted(fd, addr, len))
 		return libc_connect(fd, addr, len);
-	return intercept_connect(fd, addr, len);
+	return intercept_connect(fd, addr);
 }
 
 __attribute__((visibility("default")))

@@ -9,10 +9,10 @@
 #include "intercept.h"
 #include "libc.h"
 
-static ssize_t connect_then_send(int fd, const struct sockaddr *addr, socklen_t alen,
-				 const struct msghdr *msg, int flags)
+static ssize_t connect_then_send(int fd, const struct sockaddr *addr, const struct msghdr *msg,
+				 int flags)
 {
-	if (intercept_connect(fd, addr, alen) < 0)
+	if (intercept_connect(fd, addr) < 0)
 		return -1; /* EINPROGRESS included: the data was not sent, as with a
 			      Fast Open connect that had no cookie */
 	size_t total = 0;
@@ -36,7 +36,7 @@ static ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags,
 	memset(&msg, 0, sizeof msg);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	return connect_then_send(fd, addr, alen, &msg, flags);
+	return connect_then_send(fd, addr, &msg, flags);
 }
 
 static ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -44,7 +44,7 @@ static ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!(flags & MSG_FASTOPEN) || !msg ||
 	    !intercept_wanted(fd, msg->msg_name, msg->msg_namelen))
 		return libc_sendmsg(fd, msg, flags);
-	return connect_then_send(fd, msg->msg_name, msg->msg_namelen, msg, flags);
+	return connect_then_send(fd, msg->msg_name, msg, flags);
 }
 
 __attribute__((visibility("default")))

@@ -96,13 +96,23 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void remember(int fd, const struct sockaddr *dst, socklen_t dstlen,
-		     const struct listener *l)
+static void remember(int fd, const struct sockaddr *dst, const struct listener *l)
 {
 	struct session s;
 	memset(&s, 0, sizeof s);
-	memcpy(&s.dst, dst, dstlen < sizeof s.dst ? dstlen : sizeof s.dst);
-	s.dstlen = dstlen;
+	/* As the kernel would report it: its own length, no padding the app
+	 * left in sin_zero. */
+	if (dst->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)dst;
+		struct sockaddr_in *out = (struct sockaddr_in *)&s.dst;
+		out->sin_family = AF_INET;
+		out->sin_port = in->sin_port;
+		out->sin_addr = in->sin_addr;
+		s.dstlen = sizeof *out;
+	} else {
+		memcpy(&s.dst, dst, sizeof(struct sockaddr_in6));
+		s.dstlen = sizeof(struct sockaddr_in6);
+	}
 	s.listener = l->dial;
 	s.listenerlen = l->dial_len;
 	sessions_record(fd, &s);
@@ -156,8 +166,8 @@ static int connect_app(int fd, const struct listener *l, int *connected)
 
 /* No relay can run: answer the app ourselves with a 421 on a connection
  * accepted here, so the reason still lands where the app logs replies. */
-static int refuse_locally(int fd, const struct sockaddr *dst, socklen_t dstlen,
-			  struct listener *l, const char *why)
+static int refuse_locally(int fd, const struct sockaddr *dst, struct listener *l,
+			  const char *why)
 {
 	int connected;
 	int rc = connect_app(fd, l, &connected);
@@ -165,7 +175,7 @@ static int refuse_locally(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	struct pollfd p = {l->fd, POLLIN, 0};
 
 	if (connected)
-		remember(fd, dst, dstlen, l);
+		remember(fd, dst, l);
 	if (connected && poll(&p, 1, 1000) == 1) {
 		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0) {
@@ -210,8 +220,7 @@ static int session_text(const struct config *cfg, const struct sockaddr *dst, in
 	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;
 }
 
-int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
-		    const struct config *cfg)
+int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg)
 {
 	struct listener l;
 	int pipefd[2];
@@ -220,16 +229,16 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 	if (open_listener(socket_family(fd), &l) < 0)
 		return -1;
 	if (cfg->error[0])
-		return refuse_locally(fd, dst, dstlen, &l, cfg->error);
+		return refuse_locally(fd, dst, &l, cfg->error);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return refuse_locally(fd, dst, dstlen, &l, "cannot create a pipe for the relay");
+		return refuse_locally(fd, dst, &l, "cannot create a pipe for the relay");
 
 	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0,
 			      (int)cfg->timeout * 1000, why, sizeof why);
 	close(pipefd[0]);
 	if (err) {
 		close(pipefd[1]);
-		return refuse_locally(fd, dst, dstlen, &l, why);
+		return refuse_locally(fd, dst, &l, why);
 	}
 	close(l.fd);
 
@@ -241,7 +250,7 @@ int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
 		int n = session_text(cfg, dst, fd, text, sizeof text);
 		if (n > 0)
 			write_all(pipefd[1], text, (size_t)n);
-		remember(fd, dst, dstlen, &l);
+		remember(fd, dst, &l);
 	}
 	/* Closing the pipe tells the relay the session text is complete (or,
 	 * if nothing was written, that there is no session to serve). */

@@ -7,9 +7,9 @@
 #include "common/config.h"
 
 /* Connects fd to a relay that will carry the session to the server the
- * settings choose for dst.  Returns what connect() on fd returned (with its
+ * settings choose for dst (an AF_INET or AF_INET6 address, already checked
+ * by the caller to be complete).  Returns what connect() on fd returned (with its
  * errno), so blocking, non-blocking and interrupted connects look native. */
-int handoff_connect(int fd, const struct sockaddr *dst, socklen_t dstlen,
-		    const struct config *cfg);
+int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg);
 
 #endif

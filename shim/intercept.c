@@ -31,7 +31,7 @@ int intercept_wanted(int fd, const struct sockaddr *addr, socklen_t len)
 	return shim_active() && is_tcp_stream(fd);
 }
 
-int intercept_connect(int fd, const struct sockaddr *addr, socklen_t len)
+int intercept_connect(int fd, const struct sockaddr *addr)
 {
 	struct session s;
 
@@ -40,5 +40,5 @@ int intercept_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	 * connection that really exists. */
 	if (sessions_lookup(fd, &s) == 0)
 		return libc_connect(fd, (struct sockaddr *)&s.listener, s.listenerlen);
-	return handoff_connect(fd, addr, len, shim_settings());
+	return handoff_connect(fd, addr, shim_settings());
 }

@@ -11,6 +11,6 @@
 int intercept_wanted(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* Connects fd through a relay; returns as connect() would. */
-int intercept_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int intercept_connect(int fd, const struct sockaddr *addr);
 
 #endif

@@ -8,12 +8,14 @@
 static int shim_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct session s;
+	socklen_t room = len ? *len : 0; /* the call below overwrites *len */
 	int rc = libc_getpeername(fd, addr, len);
 
 	if (rc < 0 || sessions_lookup(fd, &s) < 0)
 		return rc;
-	/* Truncate like the kernel does, and report the full length. */
-	memcpy(addr, &s.dst, *len < s.dstlen ? *len : s.dstlen);
+	/* Truncate to the caller's buffer, as the kernel does, and report the
+	 * full length. */
+	memcpy(addr, &s.dst, room < s.dstlen ? room : s.dstlen);
 	*len = s.dstlen;
 	return 0;
 }

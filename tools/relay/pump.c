@@ -152,9 +152,12 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 		moved |= read_app(e->app, &app);
 		moved |= read_server(e->ssl, &server);
 
-		/* The app finished sending: pass the close on once its bytes are
-		 * out (TLS close_notify), then wait a bounded time for the rest. */
-		if (app.eof && !app_in.len && !to_server.len && !closing_sent && !server.failed) {
+		/* The app finished sending: pass the close on (TLS close_notify)
+		 * once its bytes are out and answered -- many servers drop the
+		 * reply to a command when the close overtakes it -- waiting a
+		 * bounded time for those answers. */
+		if (app.eof && !app_in.len && !to_server.len && !filter_busy(f) && !closing_sent &&
+		    !server.failed) {
 			SSL_shutdown(e->ssl);
 			closing_sent = 1;
 		}
