@@ -141,12 +141,16 @@ install: all
 	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so)
 	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so)
 	$(if $(HAVE_MUSL),install -D -m 755 $(SHIM_MUSL) $(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so)
+	install -D -m 644 docs/smtpshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpshim.1
+	install -D -m 644 docs/smtpshim.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/smtpshim.conf.5
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/smtpshim $(DESTDIR)$(LIBEXECDIR)/smtpshim-relay \
 		$(DESTDIR)$(PREFIX)/lib/$(TRIPLET)/libsmtpshim.so $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so \
 		$(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so \
-		$(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so
+		$(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so \
+		$(DESTDIR)$(PREFIX)/share/man/man1/smtpshim.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/smtpshim.conf.5
 
 clean:
 	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)

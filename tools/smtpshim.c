@@ -40,10 +40,12 @@ static void usage(FILE *out)
 		char left[64];
 		if (!strcmp(o->name, "helper"))
 			continue;
-		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-			 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "  %-32s %s\n", o->short_name ? left : left + 2, o->help);
+		char flag[8] = "    ";
+		if (o->short_name)
+			snprintf(flag, sizeof flag, "-%c, ", o->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", flag, o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(out, "  %-36s %s\n", left, o->help);
 	}
 	fprintf(out, "\nEach option can also be set as SMTPSHIM_<NAME> in the environment.\n");
 }
