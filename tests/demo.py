@@ -4,6 +4,7 @@ server that speaks only TLS, and the server shows what it received.
 Runs inside tests/netns-run, so mail.test resolves to 127.0.0.1 and the demo
 servers can take the real ports 465 and 587 without touching the machine.
 """
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,10 @@ def main():
                 cmd = [str(REPO / "tools" / "smtpshim"), "-v", "--mode", mode,
                        "--ca-file", str(pki.ca_file), "--allow-loopback", "--", *client]
                 print("$", " ".join(cmd[:7]), "-- swaks --server mail.test:25 ...")
+                # SMTPSHIM_CONFIG="": no config file of the user's changes the demo
                 done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, timeout=60)
+                                      text=True, timeout=60,
+                                      env={**os.environ, "SMTPSHIM_CONFIG": ""})
                 print(done.stdout.rstrip())
                 if done.returncode != 0:
                     sys.exit(f"demo failed: swaks exited {done.returncode}")
