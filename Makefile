@@ -12,6 +12,9 @@ PATHS := -DSMTPSHIM_PREFIX='"$(PREFIX)"' \
          -DSMTPSHIM_HELPER_DEFAULT='"$(LIBEXECDIR)/smtpshim-relay"'
 
 COMMON_SRC := $(wildcard shim/common/*.c)
+# What of the common code the host process needs: settings and rules.  The
+# rest (SMTP replies, SASL, the port plan, private files) is the tools'.
+SHIM_COMMON := shim/common/addr.c shim/common/config.c shim/common/rules.c shim/common/text.c
 SHIM_SRC   := $(wildcard shim/*.c)
 RELAY_SRC  := $(wildcard tools/relay/*.c)
 
@@ -60,13 +63,13 @@ SHIM_FLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,defs
 $(call objs,native,$(SHIM_SRC)) $(call objs,i386,$(SHIM_SRC)) $(call objs,musl,$(SHIM_SRC)): \
 	ALL_CFLAGS += -fvisibility=hidden
 
-$(SHIM_NATIVE): $(call objs,native,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+$(SHIM_NATIVE): $(call objs,native,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
-$(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+$(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
-$(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(COMMON_SRC)) shim/exports.map
+$(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
 	@mkdir -p $(dir $@)
 	musl-gcc $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^)
 
@@ -82,7 +85,7 @@ $(RELAY): $(call objs,native,$(RELAY_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
 
 $(call objs,native,tools/smtpshim.c): PATHS += -DSMTPSHIM_MUSL_TRIPLET='"$(MUSL_TRIPLET)"'
-$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c $(COMMON_SRC))
+$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Unit tests: one program per file in tests/unit, linked with the code under test.

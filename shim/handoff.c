@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -14,6 +15,10 @@
 #include "names.h"
 #include "sessions.h"
 #include "spawn.h"
+
+/* All settings at their longest plus a section still fit (and the relay
+ * reads as much). */
+#define SESSION_TEXT_MAX (32 * 1024)
 
 /* The loopback socket the relay accepts the app's connection on, and the
  * address the app's socket dials to reach it (the same, or its v4-mapped
@@ -83,10 +88,12 @@ static int socket_family(int fd)
 	return family;
 }
 
+/* send(), not write(): with MSG_NOSIGNAL a relay that died cannot kill
+ * the host with SIGPIPE.  Both ends written to here are sockets. */
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -115,6 +122,8 @@ static void remember(int fd, const struct sockaddr *dst, const struct listener *
 	}
 	s.listener = l->dial;
 	s.listenerlen = l->dial_len;
+	socklen_t len = sizeof s.local;
+	getsockname(fd, (struct sockaddr *)&s.local, &len);
 	sessions_record(fd, &s);
 }
 
@@ -215,7 +224,7 @@ static int session_text(const struct config *cfg, const struct sockaddr *dst, in
 	if (r < 0)
 		return -1;
 	n += r;
-	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n", dst_text,
+	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n@end\n", dst_text,
 			 name, client_text);
 	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;
 }
@@ -223,21 +232,21 @@ static int session_text(const struct config *cfg, const struct sockaddr *dst, in
 int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg)
 {
 	struct listener l;
-	int pipefd[2];
+	int session_fds[2];
 	char why[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
 
 	if (open_listener(socket_family(fd), &l) < 0)
 		return -1;
 	if (cfg->error[0])
 		return refuse_locally(fd, dst, &l, cfg->error);
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return refuse_locally(fd, dst, &l, "cannot create a pipe for the relay");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
+		return refuse_locally(fd, dst, &l, "cannot create a socket pair for the relay");
 
-	int err = spawn_relay(cfg->helper, l.fd, pipefd[0], cfg->verbose > 0,
+	int err = spawn_relay(cfg->helper, l.fd, session_fds[0], cfg->verbose > 0,
 			      (int)cfg->timeout * 1000, why, sizeof why);
-	close(pipefd[0]);
+	close(session_fds[0]);
 	if (err) {
-		close(pipefd[1]);
+		close(session_fds[1]);
 		return refuse_locally(fd, dst, &l, why);
 	}
 	close(l.fd);
@@ -246,15 +255,21 @@ int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg
 	int rc = connect_app(fd, &l, &connected);
 	int saved = errno;
 	if (connected) {
-		char text[8192];
-		int n = session_text(cfg, dst, fd, text, sizeof text);
-		if (n > 0)
-			write_all(pipefd[1], text, (size_t)n);
+		/* Off the host's stack, which may be a small thread's: all the
+		 * settings and a section can take some room. */
+		char *text = mmap(NULL, SESSION_TEXT_MAX, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (text != MAP_FAILED) {
+			int n = session_text(cfg, dst, fd, text, SESSION_TEXT_MAX);
+			if (n > 0)
+				write_all(session_fds[1], text, (size_t)n);
+			munmap(text, SESSION_TEXT_MAX);
+		}
 		remember(fd, dst, &l);
 	}
-	/* Closing the pipe tells the relay the session text is complete (or,
-	 * if nothing was written, that there is no session to serve). */
-	close(pipefd[1]);
+	/* The relay reads up to "@end" and our close: without them it knows
+	 * the session text is incomplete, or that there is no session. */
+	close(session_fds[1]);
 	errno = saved;
 	return rc;
 }

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "common/text.h"
+
 /* A small ring: a program connects soon after it resolves, so recent
  * names are the ones that matter, and the memory stays fixed. */
 #define NAMES_MAX 128
@@ -57,7 +59,10 @@ void names_record(int family, const void *ip, const char *name)
 	unsigned char key[16];
 	size_t n = strlen(name);
 
-	if (!n || n >= NAME_LEN || is_ip_literal(name) || to_mapped(family, ip, key) < 0)
+	/* Only what can be a host name: a name with a newline in it (some
+	 * resolver let it through) must never reach the relay's settings. */
+	if (!n || n >= NAME_LEN || is_ip_literal(name) || !text_is_host(name) ||
+	    to_mapped(family, ip, key) < 0)
 		return;
 	pthread_mutex_lock(&lock);
 	struct name_entry *e = &ring[next++ % NAMES_MAX];

@@ -2,6 +2,7 @@
  * dialled, not the relay's loopback address. */
 #include <string.h>
 
+#include "common/addr.h"
 #include "libc.h"
 #include "sessions.h"
 
@@ -11,7 +12,9 @@ static int shim_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	socklen_t room = len ? *len : 0; /* the call below overwrites *len */
 	int rc = libc_getpeername(fd, addr, len);
 
-	if (rc < 0 || sessions_lookup(fd, &s) < 0)
+	/* Our sockets' kernel peer is the relay on loopback: any other peer
+	 * needs no look-up (and no lock) at all. */
+	if (rc < 0 || (room >= *len && !addr_is_loopback(addr)) || sessions_lookup(fd, &s) < 0)
 		return rc;
 	/* Truncate to the caller's buffer, as the kernel does, and report the
 	 * full length. */

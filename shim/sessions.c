@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/addr.h"
+
 /* Fixed size: older entries are overwritten by newer sessions; a program
  * with more than this many intercepted sockets open at once is not one we
  * have met. */
@@ -63,5 +65,12 @@ int sessions_lookup(int fd, struct session *out)
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	if (found == 0) {
+		struct sockaddr_storage local;
+		socklen_t len = sizeof local;
+		if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
+		    !addr_equal((struct sockaddr *)&local, (struct sockaddr *)&out->local))
+			found = -1;
+	}
 	return found;
 }

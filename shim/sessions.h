@@ -10,11 +10,14 @@ struct session {
 	socklen_t dstlen;
 	struct sockaddr_storage listener; /* the relay's loopback end */
 	socklen_t listenerlen;
+	struct sockaddr_storage local;    /* the app socket's own address */
 };
 
 void sessions_record(int fd, const struct session *s);
 
-/* 0 and a copy in *out when fd is a socket we handed off. */
+/* 0 and a copy in *out when fd is a socket we handed off: its inode and
+ * its own address both match (an inode number reused by a new socket,
+ * which the kernel's 32-bit counter allows, does not). */
 int sessions_lookup(int fd, struct session *out);
 
 #endif

@@ -23,8 +23,10 @@ static const char *base_name(const char *path)
 }
 
 /* The names this program goes by for `programs`: its executable, its
- * argv[0] and, for a script, the script (argv[1] of its interpreter). */
-static int this_program_is_named(const struct config *c)
+ * argv[0] and, for a script, the script (argv[1] of its interpreter).  In
+ * a set-user-ID program only the executable counts: the invoker chooses
+ * argv. */
+static int this_program_is_named(const struct config *c, int secure)
 {
 	static char exe[256], cmdline[1024];
 	const char *names[3] = {NULL, NULL, NULL};
@@ -36,7 +38,7 @@ static int this_program_is_named(const struct config *c)
 		exe[n] = '\0';
 		names[0] = base_name(exe);
 	}
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	int fd = secure ? -1 : open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	n = fd < 0 ? -1 : read(fd, cmdline, sizeof cmdline - 1);
 	if (fd >= 0)
 		close(fd);
@@ -63,7 +65,7 @@ static void load(void)
 	config_load(&settings, secure ? no_environment : environ);
 	if (secure || !settings.helper[0])
 		strcpy(settings.helper, SMTPSHIM_HELPER_DEFAULT);
-	active = this_program_is_named(&settings);
+	active = this_program_is_named(&settings, secure);
 }
 
 const struct config *shim_settings(void)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,7 +20,7 @@ extern char **environ;
 
 struct child_args {
 	const char *helper;
-	int listen_fd, session_fd, ready_fd, keep_stderr;
+	int listen_fd, session_fd, ready_fd, keep_stderr, secure;
 	char *const *envp;
 };
 
@@ -62,6 +63,10 @@ _Noreturn static void become_relay(const struct child_args *a)
 	    dup2(rfd, 5) < 0)
 		fail(rfd, errno ? errno : EBADF);
 	close_from(6);
+	/* In a set-user-ID host the working directory is the invoker's: no
+	 * relative path may resolve there. */
+	if (a->secure && chdir("/") < 0)
+		fail(5, errno);
 	char *argv[] = {(char *)"smtpshim-relay", NULL};
 	execve(a->helper, argv, a->envp);
 	fail(5, errno);
@@ -83,13 +88,20 @@ static int child_main(void *arg)
 }
 
 /* The relay gets no environment of the host's but PATH and HOME: no
- * LD_PRELOAD (it must not intercept itself), no host secrets. */
-static void pick_env(char **out, size_t max)
+ * LD_PRELOAD (it must not intercept itself), no host secrets.  In a
+ * set-user-ID host even those belong to the invoker (PATH would choose the
+ * password command's programs): a fixed PATH only. */
+static void pick_env(char **out, size_t max, int secure)
 {
+	static char safe_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 	size_t n = 0;
-	for (char **e = environ; e && *e && n + 1 < max; e++)
-		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
-			out[n++] = *e;
+	if (secure) {
+		out[n++] = safe_path;
+	} else {
+		for (char **e = environ; e && *e && n + 1 < max; e++)
+			if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
+				out[n++] = *e;
+	}
 	out[n] = NULL;
 }
 
@@ -146,9 +158,10 @@ int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stde
 {
 	char *envp[3];
 	int ready[2];
-	struct child_args a = {helper, listen_fd, session_fd, -1, keep_stderr, envp};
+	int secure = getauxval(AT_SECURE) != 0;
+	struct child_args a = {helper, listen_fd, session_fd, -1, keep_stderr, secure, envp};
 
-	pick_env(envp, 3);
+	pick_env(envp, 3, secure);
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		snprintf(why, whylen, "cannot start the relay: %s", strerror(errno));
 		return -1;

@@ -11,6 +11,7 @@
 
 #include "../shim/common/addr.h"
 #include "../shim/common/text.h"
+#include "peer_uid.h"
 
 extern char **environ;
 
@@ -48,6 +49,14 @@ static int open_port(const char *where, struct sockaddr_storage *bound, socklen_
 	int rc = getaddrinfo(host, service, &hints, &ai);
 	if (rc) {
 		fprintf(stderr, "smtpshim listen: '%s' is not an address: %s\n", host, gai_strerror(rc));
+		return -1;
+	}
+	/* Whoever reaches this port sends as the configured account: it
+	 * serves this machine's own user only. */
+	if (!addr_is_loopback(ai->ai_addr)) {
+		fprintf(stderr, "smtpshim listen: %s is not a loopback address; the port would let "
+				"other hosts send mail as you\n", host);
+		freeaddrinfo(ai);
 		return -1;
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -96,7 +105,7 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 		addr_text(peer, peer_text, sizeof peer_text);
 		int n = config_write(cfg, text, sizeof text);
 		if (n > 0)
-			n += snprintf(text + n, sizeof text - (size_t)n, "@dest %s\n@name \n@client %s\n",
+			n += snprintf(text + n, sizeof text - (size_t)n, "@dest %s\n@name \n@client %s\n@end\n",
 				      local_text, peer_text);
 		/* If the relay died, the client sees its connection close. */
 		if (n > 0 && (size_t)n < sizeof text) {
@@ -105,6 +114,23 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 		}
 	}
 	close(pipefd[1]);
+}
+
+/* Only the user running `smtpshim listen` (or root) may use it: on a
+ * shared machine another user would otherwise send with our credentials. */
+static int same_user(int conn, const struct sockaddr *peer)
+{
+	struct sockaddr_storage here;
+	socklen_t len = sizeof here;
+	long uid = -1;
+	if (getsockname(conn, (struct sockaddr *)&here, &len) == 0)
+		uid = peer_uid(peer, (struct sockaddr *)&here);
+	if (uid == (long)geteuid() || uid == 0)
+		return 1;
+	static const char reply[] = "421 4.7.1 smtpshim: this port serves its own user only\r\n";
+	ssize_t ignored = send(conn, reply, sizeof reply - 1, MSG_NOSIGNAL);
+	(void)ignored;
+	return 0;
 }
 
 int listen_serve(const struct config *cfg, const char *where)
@@ -137,7 +163,8 @@ int listen_serve(const struct config *cfg, const char *where)
 			fprintf(stderr, "smtpshim listen: %s\n", strerror(errno));
 			return 1;
 		}
-		hand_over(cfg, conn, (struct sockaddr *)&local, (struct sockaddr *)&peer);
+		if (same_user(conn, (struct sockaddr *)&peer))
+			hand_over(cfg, conn, (struct sockaddr *)&local, (struct sockaddr *)&peer);
 		close(conn);
 	}
 }

@@ -83,3 +83,22 @@ def test_go_program_is_refused_with_the_alternative(tmp_path, smtpshim):
     p = subprocess.run([str(SMTPSHIM), "--", str(prog)], capture_output=True, text=True)
     assert p.returncode == 126
     assert "Go program" in p.stderr and "smtpshim listen" in p.stderr
+
+
+def test_listen_serves_only_its_own_user(message, start_server, listener):
+    # another local user must not send with our credentials
+    srv = start_server("implicit")
+    port = listener(f"mail.test:{srv.port}", "--mode", "tls")
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "/usr/bin/python3", "-c",
+                        f"import socket; s = socket.create_connection(('127.0.0.1', {port}));"
+                        "print(s.recv(200).decode())"],
+                       capture_output=True, text=True, timeout=30)
+    assert "421 4.7.1 smtpshim: this port serves its own user only" in p.stdout, p
+    assert not srv.received()
+
+
+def test_listen_refuses_a_non_loopback_address(pki):
+    p = subprocess.run([str(SMTPSHIM), "listen", "--relay", "mail.test", "0.0.0.0:2525"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "not a loopback address" in p.stderr

@@ -18,6 +18,8 @@ static int session_line(struct session *s, const char *line, char *err, size_t e
 			goto bad;
 	} else if (!strncmp(line, "@name ", 6)) {
 		snprintf(s->name, sizeof s->name, "%s", v);
+	} else if (!strcmp(line, "@end")) {
+		/* the end of the text */
 	} else if (!strncmp(line, "@client ", 8)) {
 		if (*v && addr_parse(v, &s->client, &len) < 0)
 			goto bad;
