@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				return 0; /* the relay ends such a session */
 		} else {
 			used = filter_from_app(&f, in, len, &to_server, &to_app);
+			if (used == (size_t)-1)
+				return 0; /* smuggling, BDAT: the relay ends the session */
 		}
 		if (used > len || to_server.len > BUF_CAP || to_app.len > BUF_CAP)
 			__builtin_trap();

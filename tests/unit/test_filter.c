@@ -113,9 +113,11 @@ static void test_empty_message_and_bare_lf(void)
 	CHECK(f.app == APP_COMMAND);
 	app("DATA\r\n");
 	server("250 ok\r\n354 go\r\n");
-	app("a\n.\nSTARTTLS\r\n"); /* bare LF ends no line: all content */
+	/* bare LF ends no line: all content (a "." line next to a bare LF
+	 * is refused, test_filter_review.c; bare-LF clients dot-stuff it) */
+	app("a\n..\nSTARTTLS\r\n");
 	CHECK(f.app == APP_DATA);
-	CHECK(strstr(drain(&to_server), "a\n.\nSTARTTLS\r\n") != NULL);
+	CHECK(strstr(drain(&to_server), "a\n..\nSTARTTLS\r\n") != NULL);
 }
 
 static void test_refused_data_returns_to_commands(void)

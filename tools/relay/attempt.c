@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../../shim/common/addr.h"
+#include "hostname.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -63,6 +64,7 @@ void attempt_start(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 		return;
 	}
 	net_set_nodelay(a->fd);
+	net_set_keepalive(a->fd);
 	if (connect(a->fd, (struct sockaddr *)&a->addr, a->addr_len) < 0 && errno != EINPROGRESS) {
 		fail(a, "cannot connect to %s: %s", a->where, strerror(errno));
 		return;
@@ -107,9 +109,7 @@ static void on_reply(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 		if (r->code != 220)
 			return refused(a, "refused the session");
 		/* Our own name only; the app's EHLO goes later, inside TLS. */
-		if (gethostname(host, sizeof host) < 0 || !host[0] || strchr(host, ' '))
-			strcpy(host, "localhost");
-		host[sizeof host - 1] = '\0';
+		hostname_ours(host, sizeof host);
 		snprintf(ehlo, sizeof ehlo, "EHLO %s\r\n", host);
 		send_command(a, ehlo, AT_EHLO, timeout);
 	} else if (a->state == AT_EHLO) {

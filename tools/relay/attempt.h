@@ -6,8 +6,11 @@
  *   CONNECT -> [GREETING -> EHLO -> STARTTLS ->] HANDSHAKE -> OPEN
  *
  * Every state has a deadline; any failure ends in FAILED with the cause in
- * words.  The STARTTLS part keeps starttls.c's rules: nothing of the app's
- * is sent, and a byte after the 220 to STARTTLS is an injection attack. */
+ * words.  The STARTTLS part: the greeting must be 220, our own EHLO (never
+ * the app's), STARTTLS required as a whole keyword, 220 to it; nothing of
+ * the app's is sent in plaintext, and a byte after a reply before we
+ * speak again -- after the 220 to STARTTLS above all -- is refused as a
+ * possible injection attack. */
 #ifndef SMTPSHIM_ATTEMPT_H
 #define SMTPSHIM_ATTEMPT_H
 

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "../../shim/common/sasl.h"
+#include "hostname.h"
 #include "log.h"
 #include "net.h"
 #include "secret.h"
@@ -101,17 +102,10 @@ static int run_mechanism(struct exchange *x, const struct config *c, int mech)
 	if (parser.reply.code != 235)
 		return refused(x, what);
 	log_info("%s: authenticated as %s with %s", x->u->where, c->user, config_auth_name(mech));
-	return 0;
+	return 1;
 too_long:
 	snprintf(x->err, x->errlen, "the password or token for %s is too long", c->user);
 	return -1;
-}
-
-static void our_name(char *host, size_t len)
-{
-	if (gethostname(host, len) < 0 || !host[0] || strchr(host, ' '))
-		snprintf(host, len, "localhost");
-	host[len - 1] = '\0';
 }
 
 int auth_inject(const struct upstream *u, const struct config *c, struct smtp_reply *ehlo,
@@ -136,7 +130,7 @@ int auth_inject(const struct upstream *u, const struct config *c, struct smtp_re
 		if (parser.reply.code != 220)
 			return refused(&x, "refused the session");
 	}
-	our_name(host, sizeof host);
+	hostname_ours(host, sizeof host);
 	snprintf(line, sizeof line, "EHLO %s\r\n", host);
 	if (step(&x, line, line, "EHLO") < 0)
 		return -1;

@@ -2,7 +2,6 @@
  * destination would get -- global ones, the section that matches, the
  * source of the password (never the password: msmtp -P style) -- so a
  * config file can be tried without sending mail. */
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "../../shim/common/plan.h"
 #include "../../shim/common/private_file.h"
 #include "../../shim/common/text.h"
+#include "hostname.h"
 #include "tools.h"
 
 int check_main(const char *destination)
@@ -42,9 +42,7 @@ int check_main(const char *destination)
 		freeaddrinfo(res);
 	}
 	/* The app's view: a name it resolved, or the address it dialled. */
-	unsigned char probe[16];
-	int literal = inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1;
-	int rule = config_for_destination(&base, literal ? "" : host, sa, port, &c);
+	int rule = config_for_destination(&base, hostname_is_ip(host) ? "" : host, sa, port, &c);
 
 	printf("destination      %s port %u%s%s%s\n", host, port, ip[0] ? " (" : "", ip,
 	       ip[0] ? ")" : " (does not resolve here)");

@@ -23,6 +23,17 @@ static const char reply_auth_syntax[] = "501 5.5.4 Syntax: AUTH mechanism\r\n";
 static const char reply_rewrite_failed[] =
 	"501 5.5.4 smtpshim: cannot rewrite this MAIL FROM command\r\n";
 
+/* Causes of an app failure, for its 421 (see filter_from_app). */
+static const char smuggling_lf[] =
+	"the message has a line \".\" ended by a bare LF, which some servers take as its end "
+	"(SMTP smuggling); refused";
+static const char smuggling_after_lf[] =
+	"the message has a line \".\" after a bare LF, which some servers take as its end "
+	"(SMTP smuggling); refused";
+static const char bdat_refused[] =
+	"BDAT is refused: CHUNKING is not offered through smtpshim, and the chunk would be "
+	"read as commands";
+
 /* Extensions the app must not see (see filter.h); in a local session,
  * "AUTH" too: the relay has authenticated. */
 static const char *const hidden_keywords[] = {"STARTTLS", "CHUNKING", "BINARYMIME", "AUTH"};
@@ -75,6 +86,25 @@ static void verb_of(const char *line, size_t len, char *verb, size_t vlen)
 	verb[i] = '\0';
 }
 
+/* The mechanism of an AUTH line (line, len: the whole line, "AUTH" and
+ * its ending included), without reading past len; *initial tells whether
+ * an initial response follows it. */
+static size_t auth_mechanism(const char *line, size_t len, const char **mech, int *initial)
+{
+	const char *p = line + 4, *end = line + len;
+	while (p < end && *p == ' ')
+		p++;
+	const char *m = p;
+	while (p < end && *p != ' ' && *p != '\r' && *p != '\n')
+		p++;
+	size_t mlen = (size_t)(p - m);
+	while (p < end && *p == ' ')
+		p++;
+	*mech = m;
+	*initial = p < end && *p != '\r' && *p != '\n';
+	return mlen;
+}
+
 /* "MAIL FROM:<old> params" -> "MAIL FROM:<new> params" in f->line.
  * The old path may be quoted ("a>b"@x) or, from sloppy clients, bare. */
 static int rewrite_mail_from(struct filter *f)
@@ -115,14 +145,10 @@ static int rewrite_mail_from(struct filter *f)
 static void local_auth(struct filter *f, struct buf *to_app)
 {
 	char mech[32];
-	const char *p = f->line + 4, *end = f->line + f->line_len;
-	while (p < end && *p == ' ')
-		p++;
-	verb_of(p, (size_t)(end - p), mech, sizeof mech);
-	const char *after = p + strcspn(p, " \r\n");
-	while (after < end && *after == ' ')
-		after++;
-	int initial = after < end && *after != '\r' && *after != '\n';
+	const char *m;
+	int initial;
+	size_t mlen = auth_mechanism(f->line, f->line_len, &m, &initial);
+	verb_of(m, mlen, mech, sizeof mech);
 
 	f->auth_left = 0;
 	f->auth_seq[0] = f->auth_seq[1] = NULL;
@@ -153,7 +179,8 @@ static void local_auth(struct filter *f, struct buf *to_app)
 	}
 }
 
-static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
+/* One app line in f->line; -1 when the session must end (f->error). */
+static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 {
 	char verb[16];
 
@@ -169,23 +196,33 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		enqueue(f, PEND_LOCAL, cancel ? reply_auth_cancelled : f->auth_seq[step], to_app);
 		if (!f->auth_left)
 			f->auth_seq[0] = f->auth_seq[1] = NULL;
-		return;
+		return 0;
 	}
-	if (f->sasl_response) {
+	if (f->sasl_next) {
 		log_lines("C:", "*** (SASL response)", 19);
 		buf_append(to_server, f->line, f->line_len);
-		enqueue(f, PEND_REPLY, NULL, to_app);
-		return;
+		enqueue(f, PEND_AUTH, NULL, to_app);
+		f->auth_replies++;
+		f->sasl_next = 0;
+		return 0;
 	}
 	verb_of(f->line, f->line_len, verb, sizeof verb);
+	if (!strcmp(verb, "BDAT")) {
+		log_lines("C:", f->line, f->line_len);
+		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
+		return -1;
+	}
 	if (!strcmp(verb, "MAIL") && f->envelope_from && rewrite_mail_from(f) < 0) {
 		enqueue(f, PEND_LOCAL, reply_rewrite_failed, to_app);
-		return;
+		return 0;
 	}
-	if (!strcmp(verb, "AUTH")) {
+	int auth = !strcmp(verb, "AUTH"), initial = 0;
+	if (auth) {
 		char shown[64];
-		const char *mech = f->line + 4 + (f->line_len > 4);
-		int n = snprintf(shown, sizeof shown, "AUTH %.*s ***", (int)strcspn(mech, " \r\n"), mech);
+		const char *mech;
+		size_t mlen = auth_mechanism(f->line, f->line_len, &mech, &initial);
+		int n = snprintf(shown, sizeof shown, "AUTH %.*s%s", mlen > 32 ? 32 : (int)mlen, mech,
+				 initial ? " ***" : "");
 		log_lines("C:", shown, n > 0 ? (size_t)n : 0);
 	} else {
 		log_lines("C:", f->line, f->line_len);
@@ -193,11 +230,11 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 
 	if (!strcmp(verb, "STARTTLS")) {
 		enqueue(f, PEND_LOCAL, reply_no_starttls, to_app);
-		return;
+		return 0;
 	}
-	if (f->local_session && !strcmp(verb, "AUTH")) {
+	if (f->local_session && auth) {
 		local_auth(f, to_app);
-		return;
+		return 0;
 	}
 	if (f->local_session && (!strcmp(verb, "EHLO") || !strcmp(verb, "HELO"))) {
 		/* RFC 5321 4.1.4: EHLO resets the transaction, as RSET does */
@@ -205,7 +242,7 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		log_lines("C:", note, sizeof note - 1);
 		buf_append(to_server, rset, sizeof rset - 1);
 		enqueue(f, PEND_SUBST, verb[0] == 'E' ? f->ehlo_reply : f->helo_reply, to_app);
-		return;
+		return 0;
 	}
 	buf_append(to_server, f->line, f->line_len);
 	if (!strcmp(verb, "EHLO")) {
@@ -213,15 +250,29 @@ static void command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	} else if (!strcmp(verb, "DATA")) {
 		enqueue(f, PEND_DATA, NULL, to_app);
 		f->app = APP_WAIT_DATA_REPLY;
+	} else if (auth) {
+		/* Without an initial response the next line is one, pipelined
+		 * or not: secret from now on, whatever it looks like. */
+		enqueue(f, PEND_AUTH, NULL, to_app);
+		f->auth_replies++;
+		f->sasl_next = !initial;
 	} else {
 		enqueue(f, PEND_REPLY, NULL, to_app);
 	}
+	return 0;
 }
 
 /* Message content passes untouched; we only watch for CRLF "." CRLF.
- * data_state: 0 inside a line, 1 after CR, 2 at a line start, 3 after
- * "." at a line start, 4 after ".\r".  Bare LF does not end a line here,
- * as RFC 5321 section 4.1.1.4 has it. */
+ * Bare LF does not end a line here, as RFC 5321 section 4.1.1.4 has it --
+ * but some servers take it for a line end, and would find the end of the
+ * message in "\n.\n", "\n.\r\n" or "\r\n.\n" where we (and the servers
+ * that follow the RFC) find none: the rest of the content would be read
+ * as commands there (SMTP smuggling).  Such a "." line is never passed
+ * on; clients that end lines with bare LF dot-stuff it ("\n..").
+ * data_state: 0 inside a line, 1 after CR, 2 at a line start after CRLF,
+ * 3 after "." there, 4 after ".\r" there, 5 at a line start after a bare
+ * LF, 6 after "." there.  Returns (size_t)-1 (f->error set) without the
+ * byte that would complete such a line. */
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
 	size_t room = buf_room(to_server), i;
@@ -230,6 +281,12 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 	for (i = 0; i < n; i++) {
 		char c = in[i];
 		int s = f->data_state;
+		if ((s == 3 && c == '\n') || (s == 6 && (c == '\n' || c == '\r'))) {
+			buf_append(to_server, in, i);
+			snprintf(f->error, sizeof f->error, "%s",
+				 c == '\n' ? smuggling_lf : smuggling_after_lf);
+			return (size_t)-1;
+		}
 		if (c == '\r')
 			s = s == 3 ? 4 : 1;
 		else if (c == '\n' && s == 4) {
@@ -238,9 +295,11 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 			f->data_state = 0;
 			break;
 		} else if (c == '\n')
-			s = s == 1 ? 2 : 0;
+			s = s == 1 ? 2 : 5;
 		else if (c == '.' && s == 2)
 			s = 3;
+		else if (c == '.' && s == 5)
+			s = 6;
 		else
 			s = 0;
 		f->data_state = s;
@@ -256,6 +315,8 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 {
 	size_t used = 0;
 
+	if (f->app_failed)
+		return (size_t)-1;
 	while (used < n) {
 		if (f->app == APP_WAIT_DATA_REPLY)
 			break;
@@ -263,6 +324,10 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 			if (f->q_len == FILTER_PENDING_MAX)
 				break;
 			size_t k = data(f, in + used, n - used, to_server);
+			if (k == (size_t)-1) {
+				f->app_failed = 1;
+				return k;
+			}
 			if (!k)
 				break;
 			used += k;
@@ -270,6 +335,11 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 		}
 		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
 		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
+			break;
+		/* After an AUTH with its initial response, or a SASL response,
+		 * the server's reply tells what the app's next line is: a
+		 * command, or (after a 334) another secret response. */
+		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next)
 			break;
 		const char *nl = memchr(in + used, '\n', n - used);
 		size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
@@ -287,8 +357,12 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 		f->line_len += take;
 		used += take;
 		if (nl) {
-			command(f, to_server, to_app);
+			int rc = command(f, to_server, to_app);
 			f->line_len = 0;
+			if (rc < 0) {
+				f->app_failed = 1;
+				return (size_t)-1;
+			}
 		}
 	}
 	return used;
@@ -346,7 +420,10 @@ static void reply(struct filter *f, struct buf *to_app)
 		f->q_len--;
 	}
 	log_lines("S:", r->raw, r->len);
-	f->sasl_response = r->code == 334;
+	if (kind == PEND_AUTH && !--f->auth_replies)
+		/* With more AUTH replies to come, the app has sent its next
+		 * line already (a pipelined response). */
+		f->sasl_next = r->code == 334;
 	if (kind == PEND_EHLO && r->code == 250)
 		rewrite_ehlo(r, to_app);
 	else if (kind == PEND_SUBST && r->code / 100 == 2)

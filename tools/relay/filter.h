@@ -5,7 +5,11 @@
  *    STARTTLS is answered locally: there is no second TLS negotiation;
  *  - CHUNKING (and BINARYMIME, which needs it) are hidden, so every message
  *    goes through DATA, whose end this filter can follow;
- *  - message content is forwarded untouched, commands line by line.
+ *  - message content is forwarded untouched, commands line by line;
+ *  - what the server could read differently from us ends the session: a
+ *    line "." next to a bare LF in message content (SMTP smuggling), an
+ *    app BDAT (CHUNKING is never offered, so its chunk would be read as
+ *    commands here).
  * Replies are matched to commands in order (pipelining included), which is
  * what lets a local reply take its proper place among server replies. */
 #ifndef SMTPSHIM_FILTER_H
@@ -27,6 +31,8 @@ enum pending_kind {
 	PEND_LOCAL, /* a reply of ours, in its place among the server's */
 	PEND_SUBST, /* the server's reply to a RSET sent for the app's EHLO or
 		     * HELO: a 2xx is replaced by our local answer */
+	PEND_AUTH,  /* the reply to an AUTH or to a SASL response: a 334
+		     * makes the app's next line a SASL response */
 };
 
 struct pending {
@@ -42,11 +48,13 @@ struct filter {
 	size_t line_len;
 	int line_too_long;   /* discarding up to the end of an oversized line */
 	int data_state;      /* progress through CRLF "." CRLF */
-	int sasl_response;   /* the last reply was 334: the next line is secret */
+	int sasl_next;       /* the app's next line is a SASL response (secret) */
+	size_t auth_replies; /* PEND_AUTH entries in the queue */
+	int app_failed;      /* the app broke the rules: f->error says how */
 	struct reply_parser parser;
 	struct pending queue[FILTER_PENDING_MAX];
 	size_t q_head, q_len;
-	char error[160];     /* set when the server stream is not SMTP */
+	char error[200];     /* why the session must end (either side) */
 	/* The relay authenticated itself (filter_local_session): the app's
 	 * EHLO, HELO and AUTH are answered here, never reach the server. */
 	int local_session;
@@ -76,7 +84,10 @@ void filter_set_envelope_from(struct filter *f, const char *address);
 void filter_flush(struct filter *f, struct buf *to_app);
 
 /* Consumes app bytes while there is room in the outputs; returns how many.
- * Bytes left over are offered again later. */
+ * Bytes left over are offered again later.  (size_t)-1 when the app sent
+ * what must not reach the server (f->error says what, for a 421): what is
+ * not yet sent to the server must be dropped and the session ended
+ * without ending DATA, so the server discards a message in progress. */
 size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,
 		       struct buf *to_app);
 

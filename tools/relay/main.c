@@ -1,6 +1,7 @@
 /* smtpshim-relay: serves one intercepted connection.  Started by the shim
  * with the loopback listener on fd 3 and the session text on fd 4. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,10 +26,21 @@
 #define SESSION_FD 4
 #define READY_FD 5
 
+/* The session text comes as soon as the app's socket has connected; a
+ * stream that neither ends nor completes is given up after this. */
+#define SESSION_WAIT_MS 30000
+/* An app whose session could not be read is already connected, or about
+ * to be: a short wait for it, to tell it why in a 421. */
+#define BAD_SESSION_WAIT_MS 2000
+
 /* The shim started us as an orphan already (init adopts us); a session
- * of our own keeps a terminal's signals for the host's job away.  Then
- * the shim, waiting on fd 5, learns that we run: a relay that dies before
- * this (a library missing) is reported to the app by the shim instead. */
+ * of our own keeps a terminal's signals for the host's job away.  What
+ * the host did with signals is not ours: SIGCHLD in particular goes back
+ * to its default, since a host that ignores it would have the kernel reap
+ * the password command, and its exit status -- a failure -- would be lost
+ * (secret.c).  Then the shim, waiting on fd 5, learns that we run: a relay
+ * that dies before this (a library missing) is reported to the app by the
+ * shim instead. */
 static void start_up(void)
 {
 	struct stat st;
@@ -37,6 +49,9 @@ static void start_up(void)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
 	if (fstat(READY_FD, &st) == 0 && S_ISFIFO(st.st_mode)) {
 		ssize_t ignored = write(READY_FD, "R", 1);
 		(void)ignored;
@@ -45,25 +60,27 @@ static void start_up(void)
 }
 
 /* Only the app's own socket may take the session: another local process
- * racing to the loopback port is turned away. */
-static int accept_app(const struct session *s)
+ * racing to the loopback port is turned away (unless the shim could not
+ * say which is the app's: client NULL).  The app's connection is
+ * close-on-exec, like every descriptor of ours: the password command must
+ * not inherit it. */
+static int accept_app(const struct sockaddr_storage *client, long long deadline)
 {
-	long long deadline = net_now_ms() + (long long)s->cfg.timeout * 1000;
 	int listening = 1;
 	socklen_t optlen = sizeof listening;
 
 	/* `smtpshim listen` hands over a connection it accepted itself. */
 	getsockopt(LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
 	if (!listening)
-		return dup(LISTEN_FD);
+		return fcntl(LISTEN_FD, F_DUPFD_CLOEXEC, 0);
 	net_set_nonblocking(LISTEN_FD);
 	while (net_wait(LISTEN_FD, POLLIN, deadline) == 1) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
-		int fd = accept(LISTEN_FD, (struct sockaddr *)&peer, &len);
+		int fd = accept4(LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (!s->have_client || addr_equal((struct sockaddr *)&peer, (struct sockaddr *)&s->client))
+		if (!client || addr_equal((struct sockaddr *)&peer, (const struct sockaddr *)client))
 			return fd;
 		char who[ADDR_TEXT_MAX];
 		addr_text((struct sockaddr *)&peer, who, sizeof who);
@@ -83,6 +100,26 @@ static void refuse(int app, const char *status, const char *why)
 	net_set_nonblocking(app);
 	net_write_all(app, reply, (size_t)n, net_now_ms() + 5000);
 	net_close_gently(app, 5);
+}
+
+/* The session text did not come whole (rc -1), or was not what the shim
+ * writes (-2).  The app, if it connected, reads a 421 rather than a
+ * reset; a cause that may quote the text goes only to a peer known to be
+ * the app's socket. */
+static void bad_session(const struct session *s, int rc, const char *why)
+{
+	char text[1100];
+	fprintf(stderr, "smtpshim-relay: %s\n", why); /* stderr is open with --verbose only */
+	if (!strcmp(why, "no session")) /* the shim's connect failed: nobody to tell */
+		return;
+	int app = accept_app(s->have_client ? &s->client : NULL, net_now_ms() + BAD_SESSION_WAIT_MS);
+	close(LISTEN_FD);
+	if (app < 0)
+		return;
+	int tell = rc == -1 || s->have_client;
+	snprintf(text, sizeof text, "the relay did not get its session from the shim%s%s%s",
+		 tell ? " (" : "", tell ? why : "", tell ? ")" : "");
+	refuse(app, "4.3.0", text);
 }
 
 int main(int argc, char **argv)
@@ -107,12 +144,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	start_up();
-	int ok = session_read(SESSION_FD, &s, err, sizeof err);
+	int ok = session_read(SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
 	close(SESSION_FD);
-	if (ok < 0)
-		return 1; /* the shim's connect failed: nobody to tell */
+	if (ok < 0) {
+		bad_session(&s, ok, err);
+		return 1;
+	}
 	log_init(s.cfg.verbose);
-	int app = accept_app(&s);
+	int app = accept_app(s.have_client ? &s.client : NULL,
+			     net_now_ms() + (long long)s.cfg.timeout * 1000);
 	close(LISTEN_FD);
 	if (app < 0)
 		return 1;
@@ -133,8 +173,8 @@ int main(int argc, char **argv)
 	/* With credentials, the relay speaks first: EHLO and AUTH of its own,
 	 * then the app is greeted and its EHLO and AUTH answered locally. */
 	static struct smtp_reply ehlo;
-	int local = config_has_credentials(&s.cfg);
-	if (local && auth_inject(&u, &s.cfg, &ehlo, err, sizeof err, &status) < 0) {
+	int local = config_has_credentials(&s.cfg), authenticated = 0;
+	if (local && (authenticated = auth_inject(&u, &s.cfg, &ehlo, err, sizeof err, &status)) < 0) {
 		refuse(app, status, err);
 		SSL_free(u.ssl);
 		close(u.fd);
@@ -162,7 +202,7 @@ int main(int argc, char **argv)
 	} else {
 		snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
 			 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
-			 local ? ", authenticated" : "");
+			 authenticated ? ", authenticated" : "");
 	}
 	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout, greeting};
 	filter_init(&f, 0);

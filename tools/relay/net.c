@@ -43,6 +43,15 @@ void net_set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+void net_set_keepalive(int fd)
+{
+	int one = 1, idle = NET_KEEPALIVE_IDLE, intvl = NET_KEEPALIVE_INTVL, cnt = NET_KEEPALIVE_CNT;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
+
 int net_connect(const struct sockaddr *sa, socklen_t len, long long deadline, char *err,
 		size_t errlen)
 {

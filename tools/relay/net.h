@@ -31,4 +31,13 @@ void net_close_gently(int fd, unsigned seconds);
 void net_set_nonblocking(int fd);
 void net_set_nodelay(int fd);
 
+/* TCP keepalive on the upstream socket: a server that vanished without a
+ * FIN or a reset (a NAT that forgot us, a dead machine) is noticed after
+ * IDLE + CNT * INTVL seconds (2 minutes) instead of never -- the pump
+ * waits on the server without a deadline while the app is idle. */
+#define NET_KEEPALIVE_IDLE 60
+#define NET_KEEPALIVE_INTVL 15
+#define NET_KEEPALIVE_CNT 4
+void net_set_keepalive(int fd);
+
 #endif

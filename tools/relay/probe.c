@@ -4,7 +4,6 @@
  * the config line to use.  The ports are probed at once (one process
  * each), so a filtered port costs one timeout, not four. */
 #include <errno.h>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -21,6 +20,7 @@
 #include "../../shim/common/sasl.h"
 #include "../../shim/common/smtp_reply.h"
 #include "../../shim/common/text.h"
+#include "hostname.h"
 #include "net.h"
 #include "tls.h"
 #include "tools.h"
@@ -149,9 +149,7 @@ static void show_certificate(struct probe *p, SSL *ssl)
 	}
 	BIO_free(b);
 	long v = SSL_get_verify_result(ssl);
-	unsigned char ip[16];
-	int is_ip = inet_pton(AF_INET, p->host, ip) == 1 || inet_pton(AF_INET6, p->host, ip) == 1;
-	int name_ok = is_ip ? X509_check_ip_asc(cert, p->host, 0) == 1
+	int name_ok = hostname_is_ip(p->host) ? X509_check_ip_asc(cert, p->host, 0) == 1
 			    : X509_check_host(cert, p->host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
 					      NULL) == 1;
 	say(p, "certificate: %s, issued by %s, valid until %s", subject, issuer, until);
@@ -169,12 +167,11 @@ static void show_certificate(struct probe *p, SSL *ssl)
 static SSL *handshake(struct probe *p, int fd)
 {
 	SSL *ssl = SSL_new(p->ctx);
-	unsigned char ip[16];
 	if (!ssl)
 		return NULL;
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	SSL_set_fd(ssl, fd);
-	if (inet_pton(AF_INET, p->host, ip) != 1 && inet_pton(AF_INET6, p->host, ip) != 1)
+	if (!hostname_is_ip(p->host))
 		SSL_set_tlsext_host_name(ssl, p->host);
 	for (;;) {
 		ERR_clear_error();
@@ -201,9 +198,7 @@ static SSL *handshake(struct probe *p, int fd)
 static void our_ehlo(char *line, size_t len)
 {
 	char host[256];
-	if (gethostname(host, sizeof host) < 0 || !host[0] || strchr(host, ' '))
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
+	hostname_ours(host, sizeof host);
 	snprintf(line, len, "EHLO %s\r\n", host);
 }
 

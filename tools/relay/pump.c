@@ -112,10 +112,24 @@ static void tell_app(const char *code, const char *where, const char *what)
 	log_info("%s %s", where, what);
 }
 
+/* The app sent what must not reach the server: it reads why, and nothing
+ * more goes upstream -- not what is queued, not a close_notify: the
+ * server sees the connection end inside DATA and drops the message. */
+static void refuse_app(const struct filter *f)
+{
+	char msg[300];
+	int n = snprintf(msg, sizeof msg, "421 4.5.0 smtpshim: %s\r\n", f->error);
+	if (n > 0 && (size_t)n < sizeof msg && buf_room(&to_app) >= (size_t)n)
+		buf_append(&to_app, msg, (size_t)n);
+	log_info("%s", f->error);
+	to_server.start = to_server.len = 0;
+	app_in.start = app_in.len = 0;
+}
+
 void pump_run(const struct pump_ends *e, struct filter *f)
 {
 	struct side app = {0}, server = {0};
-	int closing_sent = 0, broken = 0;
+	int closing_sent = 0, broken = 0, upstream_cut = 0;
 	long long give_up = 0; /* deadline once the app has gone */
 
 	net_set_nonblocking(e->app);
@@ -132,8 +146,14 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 
 		if (app_in.len && !broken) {
 			size_t k = filter_from_app(f, buf_data(&app_in), app_in.len, &to_server, &to_app);
-			buf_consume(&app_in, k);
-			moved |= k > 0;
+			if (k == (size_t)-1) {
+				refuse_app(f);
+				broken = upstream_cut = closing_sent = 1;
+				moved = 1;
+			} else {
+				buf_consume(&app_in, k);
+				moved |= k > 0;
+			}
 		}
 		if (server_in.len && !broken) {
 			size_t k = filter_from_server(f, buf_data(&server_in), server_in.len, &to_app);
@@ -147,7 +167,8 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 			}
 			moved |= k > 0;
 		}
-		moved |= write_server(e->ssl, &server);
+		if (!upstream_cut)
+			moved |= write_server(e->ssl, &server);
 		moved |= write_app(e->app, &app);
 		moved |= read_app(e->app, &app);
 		moved |= read_server(e->ssl, &server);
@@ -161,7 +182,9 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 			SSL_shutdown(e->ssl);
 			closing_sent = 1;
 		}
-		if (app.eof && !give_up)
+		/* (and once the session is broken: the app has a bounded time
+		 * to read its 421) */
+		if ((app.eof || broken) && !give_up)
 			give_up = net_now_ms() + (long long)e->timeout * 1000;
 
 		if (server.eof && !broken && !server_in.len && filter_busy(f)) {

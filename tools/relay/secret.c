@@ -57,8 +57,29 @@ static int from_file(const char *path, char *out, size_t len, char *err, size_t 
 	return first_line(out, used, path, err, errlen);
 }
 
+/* Waits for pid until deadline: 1 with *status, 0 when time is up, -1
+ * when its status cannot be had (a relay that somehow ignores SIGCHLD:
+ * the kernel reaps the child, and a failure would pass for success). */
+static int wait_until(pid_t pid, int *status, long long deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0 && net_now_ms() >= deadline)
+			return 0;
+		if (r == 0)
+			poll(NULL, 0, 10);
+	}
+}
+
 /* /bin/sh -c CMD with stdout to us, stdin from /dev/null; the relay's
- * stderr (the terminal with --verbose, else /dev/null) for its messages. */
+ * stderr (the terminal with --verbose, else /dev/null) for its messages.
+ * In a process group of its own, so that what it starts goes too when it
+ * overruns the deadline: reading its output and waiting for it both end
+ * there, with SIGKILL. */
 static int from_command(const char *cmd, char *out, size_t len, long long deadline, char *err,
 			size_t errlen)
 {
@@ -75,6 +96,7 @@ static int from_command(const char *cmd, char *out, size_t len, long long deadli
 		return -1;
 	}
 	if (pid == 0) {
+		setpgid(0, 0);
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
 			dup2(nul, 0);
@@ -83,6 +105,7 @@ static int from_command(const char *cmd, char *out, size_t len, long long deadli
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid); /* as the child does: whichever runs first */
 	close(p[1]);
 	net_set_nonblocking(p[0]);
 	size_t used = 0;
@@ -101,13 +124,21 @@ static int from_command(const char *cmd, char *out, size_t len, long long deadli
 		break;
 	}
 	close(p[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out) {
-		snprintf(err, errlen, "password-command did not finish in time");
+	int waited = timed_out ? 0 : wait_until(pid, &status, deadline);
+	int wait_errno = errno;
+	if (waited == 0) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		snprintf(err, errlen, "password-command did not finish in time (%s); killed it",
+			 timed_out ? "its output did not end" : "it did not exit");
+		return -1;
+	}
+	if (waited < 0) { /* gone already, reaped by the kernel: nothing to kill */
+		snprintf(err, errlen, "password-command: cannot learn its exit status: %s",
+			 strerror(wait_errno));
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

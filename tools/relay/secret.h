@@ -10,7 +10,8 @@
 
 /* Returns 0 with the secret in out (NUL-terminated), or -1 with the cause
  * in err.  A password file readable or writable by group or others is
- * refused. */
+ * refused; a command counts only if it exits with status 0 before
+ * deadline (else it is killed, with what it started). */
 int secret_get(const struct config *c, char *out, size_t len, long long deadline, char *err,
 	       size_t errlen);
 

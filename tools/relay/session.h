@@ -15,7 +15,18 @@ struct session {
 	int have_client;
 };
 
-/* Reads fd to its end.  Returns 0, or -1 with a message in err. */
-int session_read(int fd, struct session *s, char *err, size_t errlen);
+/* The most the shim writes (shim/handoff.c: every setting at its longest
+ * and a section). */
+#define SESSION_TEXT_MAX (32 * 1024)
+
+/* Reads the session text from fd, until deadline at the latest: setting
+ * lines ("name value", later ones win), then exactly "@dest ADDR",
+ * "@name NAME", "@client ADDR" and "@end", in this order and nothing
+ * after.  Anything else -- a setting after an '@' line, a text without
+ * its @end -- is refused.  Returns 0; -1 when the text did not come
+ * whole, with a message in err that quotes none of it ("no session" when
+ * nothing at all came: the shim's connect failed); -2 when it is not what
+ * the shim writes, with a message that may quote a line of it. */
+int session_read(int fd, struct session *s, long long deadline, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,5 @@
 #include "tls.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../shim/common/smtp_reply.h"
+#include "hostname.h"
 #include "net.h"
 
 #define CERT_PREFIX "certificate verify failed: "
@@ -41,15 +41,9 @@ SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
 	return ctx;
 }
 
-static int is_ip(const char *s)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
 static int set_identity(SSL *ssl, const char *identity)
 {
-	if (is_ip(identity))
+	if (hostname_is_ip(identity))
 		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), identity);
 	/* Partial wildcards ("mail*.example.com") are not for mail servers. */
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -101,29 +95,6 @@ int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_
 		return 0;
 	describe_failure(ssl, ret, identity, err, errlen);
 	return -1;
-}
-
-SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
-		   size_t errlen)
-{
-	SSL *ssl = tls_begin(ctx, fd, identity, err, errlen);
-	if (!ssl)
-		return NULL;
-	for (;;) {
-		short ev;
-		int rc = tls_continue(ssl, identity, &ev, err, errlen);
-		if (rc == 1)
-			return ssl;
-		if (rc < 0)
-			break;
-		int r = net_wait(fd, ev, deadline);
-		if (r <= 0) {
-			snprintf(err, errlen, "%s", r == 0 ? "handshake timed out" : strerror(errno));
-			break;
-		}
-	}
-	SSL_free(ssl);
-	return NULL;
 }
 
 void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len)

@@ -8,15 +8,11 @@
 
 SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen);
 
-/* Handshake on a connected non-blocking fd.  identity is the host name to
- * verify (and send as SNI), or an IP address to match the certificate's IP
- * entries.  Returns the session, or NULL with the cause in words. */
-SSL *tls_handshake(SSL_CTX *ctx, int fd, const char *identity, long long deadline, char *err,
-		   size_t errlen);
-
-/* The same in steps, for several handshakes in one poll loop: tls_begin
- * sets up, tls_continue returns 1 when verified, 0 while it waits for
- * *events on the fd, -1 with the cause in err. */
+/* The handshake on a connected non-blocking fd, in steps, so several can
+ * run in one poll loop (attempt.c): tls_begin sets up, tls_continue
+ * returns 1 when verified, 0 while it waits for *events on the fd, -1 with
+ * the cause in words.  identity is the host name to verify (and send as
+ * SNI), or an IP address to match the certificate's IP entries. */
 SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen);
 int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen);
 

@@ -1,10 +1,8 @@
 #include "upstream.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +13,7 @@
 #include "net.h"
 #include "../../shim/common/plan.h"
 #include "attempt.h"
+#include "cache.h"
 #include "tls.h"
 
 #define MAX_ADDRS 8
@@ -65,52 +64,6 @@ static int find_targets(const struct session *s, struct targets *t, char *err, s
 #define STAGGER_MS 250
 #define MAX_ATTEMPTS (PLAN_MAX * MAX_ADDRS)
 
-/* The port that worked last time for this host, if auto mode keeps one. */
-static int remembered(const struct config *c, const char *host, struct plan_entry *e)
-{
-	char path[CONFIG_PATH_MAX + 300], text[32];
-	if (!plan_uses_memory(c) || plan_cache_path(c->cache_dir, host, path, sizeof path) < 0)
-		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, text, sizeof text - 1);
-	close(fd);
-	text[n > 0 ? n : 0] = '\0';
-	return plan_parse(text, e) == 0;
-}
-
-static void make_dirs(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(path, 0700);
-		*p = '/';
-	}
-	mkdir(path, 0700);
-}
-
-/* Written beside and renamed into place: a reader never sees half. */
-static void remember(const struct config *c, const char *host, const struct plan_entry *e)
-{
-	char path[CONFIG_PATH_MAX + 300], tmp[CONFIG_PATH_MAX + 340], dir[CONFIG_PATH_MAX], text[32];
-	if (!plan_uses_memory(c) || plan_cache_path(c->cache_dir, host, path, sizeof path) < 0)
-		return;
-	snprintf(dir, sizeof dir, "%s", c->cache_dir);
-	make_dirs(dir);
-	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int n = plan_format(e, text, sizeof text);
-	if (fd < 0)
-		return;
-	int ok = n > 0 && write(fd, text, (size_t)n) == n;
-	close(fd);
-	if (!ok || rename(tmp, path) < 0)
-		unlink(tmp);
-}
-
 int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, char *err,
 		  size_t errlen, const char **status)
 {
@@ -130,7 +83,7 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 	*status = "4.4.1";
 	if (find_targets(s, &t, err, errlen) < 0)
 		return -1;
-	int known = remembered(c, u->identity, &last);
+	int known = cache_recall(c, u->identity, &last);
 	size_t nplan = plan_make(c, known ? &last : NULL, plan);
 	for (size_t i = 0; i < nplan; i++)
 		for (size_t k = 0; k < t.n && n < MAX_ATTEMPTS; k++) {
@@ -200,7 +153,7 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 		log_info("%s won after %lld ms", winner->where, net_now_ms() - winner->started_ms);
 		struct plan_entry won = {winner->starttls, winner->port};
 		if (!known || last.port != won.port || last.starttls != won.starttls)
-			remember(c, u->identity, &won);
+			cache_remember(c, u->identity, &won);
 		return 0;
 	}
 

@@ -1,0 +1,245 @@
+/* The filter against what an app could slip past it: SASL responses
+ * pipelined after AUTH (kept out of the verbose log), an AUTH line the log
+ * must not read past, SMTP smuggling in message content, and BDAT. */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../tools/relay/filter.h"
+#include "../../tools/relay/log.h"
+#include "check.h"
+
+static struct filter f;
+static struct buf to_server, to_app;
+
+static void start(void)
+{
+	filter_init(&f, 0);
+	to_server.start = to_server.len = 0;
+	to_app.start = to_app.len = 0;
+}
+
+static size_t app(const char *s)
+{
+	return filter_from_app(&f, s, strlen(s), &to_server, &to_app);
+}
+
+static size_t server(const char *s)
+{
+	return filter_from_server(&f, s, strlen(s), &to_app);
+}
+
+static const char *drain(struct buf *b)
+{
+	static char out[2][BUF_CAP + 1];
+	static int which;
+	char *o = out[which ^= 1];
+	memcpy(o, buf_data(b), b->len);
+	o[b->len] = '\0';
+	b->start = b->len = 0;
+	return o;
+}
+
+/* The verbose log (stderr) of what runs between log_start and log_end. */
+static int saved_stderr = -1;
+
+static void log_start(void)
+{
+	fflush(stderr);
+	saved_stderr = dup(2);
+	int fd = memfd_create("log", 0);
+	dup2(fd, 2);
+	close(fd);
+	log_init(1);
+}
+
+static const char *log_end(void)
+{
+	static char text[65536];
+	fflush(stderr);
+	off_t n = lseek(2, 0, SEEK_CUR);
+	ssize_t got = n > 0 ? pread(2, text, sizeof text - 1, 0) : 0;
+	text[got > 0 ? got : 0] = '\0';
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	log_init(0);
+	return text;
+}
+
+/* -- (a) SASL responses are secret from the AUTH line on ------------------ */
+
+static void test_pipelined_plain_response_is_never_logged(void)
+{
+	const char *b64 = "AGFsaWNlAGNvcnJlY3QgaG9yc2U="; /* \0alice\0correct horse */
+	char lines[200];
+	snprintf(lines, sizeof lines, "AUTH PLAIN\r\n%s\r\nMAIL FROM:<a@b>\r\n", b64);
+	start();
+	log_start();
+	size_t used = app(lines);
+	const char *log = log_end();
+	CHECK(strstr(log, b64) == NULL);
+	CHECK(strstr(log, "C: *** (SASL response)") != NULL);
+	/* AUTH and the response went out; MAIL waits for the server's word
+	 * on the response (a 334 would make it another response). */
+	char want[200];
+	snprintf(want, sizeof want, "AUTH PLAIN\r\n%s\r\n", b64);
+	CHECK_STR(drain(&to_server), want);
+	CHECK(used == strlen(want));
+	server("334 \r\n235 2.7.0 ok\r\n");
+	CHECK_STR(drain(&to_app), "334 \r\n235 2.7.0 ok\r\n");
+	log_start();
+	CHECK(app(lines + used) == strlen(lines + used));
+	log = log_end();
+	CHECK_STR(drain(&to_server), "MAIL FROM:<a@b>\r\n");
+	CHECK(strstr(log, "C: MAIL FROM:<a@b>") != NULL); /* a command again */
+}
+
+static void test_response_before_the_334_is_secret_too(void)
+{
+	start();
+	app("AUTH LOGIN\r\n");
+	log_start();
+	app("YWxpY2U=\r\n"); /* "alice", sent before the server's 334 arrived */
+	const char *log = log_end();
+	CHECK(strstr(log, "YWxpY2U") == NULL);
+	server("334 VXNlcm5hbWU6\r\n");
+	CHECK(app("c2VjcmV0\r\n") == 0); /* waits for the reply to the user name */
+	server("334 UGFzc3dvcmQ6\r\n");
+	log_start();
+	CHECK(app("c2VjcmV0\r\n") == 10);
+	log = log_end();
+	CHECK(strstr(log, "c2VjcmV0") == NULL);
+	CHECK_STR(drain(&to_server), "AUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n");
+	server("235 ok\r\n");
+	app("STARTTLS\r\n"); /* a command again: answered locally */
+	CHECK(strstr(drain(&to_app), "502 5.5.1") != NULL);
+}
+
+static void test_refused_auth_returns_to_commands(void)
+{
+	start();
+	app("AUTH FOO\r\n");
+	server("504 5.5.4 unrecognized mechanism\r\n");
+	log_start();
+	app("NOOP\r\n");
+	const char *log = log_end();
+	CHECK(strstr(log, "C: NOOP") != NULL);
+	CHECK_STR(drain(&to_server), "AUTH FOO\r\nNOOP\r\n");
+}
+
+static void test_initial_response_waits_for_the_verdict(void)
+{
+	start();
+	app("AUTH XOAUTH2 dXNlcj1hbGljZQ==\r\n");
+	CHECK(app("\r\n") == 0); /* the server has not said yet whether it wants more */
+	server("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+	log_start();
+	CHECK(app("\r\n") == 2); /* the empty response to the error: not a command */
+	const char *log = log_end();
+	CHECK(strstr(log, "*** (SASL response)") != NULL);
+	server("535 5.7.8 no\r\n");
+	log_start();
+	CHECK(app("NOOP\r\n") == 6);
+	log = log_end();
+	CHECK(strstr(log, "C: NOOP") != NULL);
+}
+
+/* -- (b) the mechanism in the log comes from the line itself -------------- */
+
+static void test_auth_log_stays_within_the_line(void)
+{
+	start();
+	app("NOOP leftover-bytes-of-an-older-line\r\n");
+	server("250 ok\r\n");
+	log_start();
+	app("AUTH\n"); /* bare LF: nothing after the verb in this line */
+	const char *log = log_end();
+	CHECK(strstr(log, "leftover") == NULL);
+	CHECK(strstr(log, "C: AUTH") != NULL);
+	start();
+	log_start();
+	app("AUTH PLAIN dGVzdA==\n");
+	log = log_end();
+	CHECK(strstr(log, "C: AUTH PLAIN ***") != NULL);
+	CHECK(strstr(log, "dGVzdA") == NULL);
+}
+
+/* -- (c) SMTP smuggling ---------------------------------------------------- */
+
+static void in_data(void)
+{
+	start();
+	app("DATA\r\n");
+	server("354 go\r\n");
+	drain(&to_app);
+	drain(&to_server);
+}
+
+static void test_dot_line_with_bare_lf_is_refused(void)
+{
+	static const struct {
+		const char *content, *forwarded, *why;
+	} cases[] = {
+		{"a\n.\nMAIL FROM:<x@y>\r\n", "a\n.", "ended by a bare LF"},
+		{"a\n.\r\nMAIL FROM:<x@y>\r\n", "a\n.", "after a bare LF"},
+		{"a\r\n.\nMAIL FROM:<x@y>\r\n", "a\r\n.", "ended by a bare LF"},
+		{".\nRSET\r\n", ".", "ended by a bare LF"}, /* first line of the message */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		in_data();
+		CHECK(app(cases[i].content) == (size_t)-1);
+		CHECK_STR(drain(&to_server), cases[i].forwarded);
+		CHECK(strstr(f.error, cases[i].why) != NULL);
+		CHECK(strstr(f.error, "(SMTP smuggling); refused") != NULL);
+		CHECK(app("QUIT\r\n") == (size_t)-1); /* nothing more from this app */
+		CHECK(to_server.len == 0);
+	}
+}
+
+static void test_smuggling_split_across_reads_is_refused(void)
+{
+	in_data();
+	CHECK(app("text\n") == 5);
+	CHECK(app(".") == 1);
+	CHECK(app("\rrest") == (size_t)-1);
+	CHECK_STR(drain(&to_server), "text\n.");
+}
+
+static void test_bare_lf_content_that_is_dot_stuffed_passes(void)
+{
+	/* curl without --crlf: bare-LF lines, a leading dot doubled, and
+	 * CRLF "." CRLF at the end */
+	const char *body = "Subject: x\n\n..\n..leading dot\nlast line\n\r\n.\r\n";
+	in_data();
+	CHECK(app(body) == strlen(body));
+	CHECK_STR(drain(&to_server), body);
+	CHECK(f.app == APP_COMMAND);
+	app("QUIT\r\n");
+	CHECK_STR(drain(&to_server), "QUIT\r\n");
+	CHECK(f.error[0] == '\0');
+}
+
+/* -- (d) BDAT ----------------------------------------------------------- */
+
+static void test_bdat_ends_the_session(void)
+{
+	start();
+	CHECK(app("MAIL FROM:<a@b>\r\nBDAT 12 LAST\r\nQUIT\r\nRSET\r\n") == (size_t)-1);
+	CHECK_STR(drain(&to_server), "MAIL FROM:<a@b>\r\n"); /* the chunk is not a command */
+	CHECK(strstr(f.error, "BDAT") != NULL);
+	CHECK(app("NOOP\r\n") == (size_t)-1);
+}
+
+int main(void)
+{
+	test_pipelined_plain_response_is_never_logged();
+	test_response_before_the_334_is_secret_too();
+	test_refused_auth_returns_to_commands();
+	test_initial_response_waits_for_the_verdict();
+	test_auth_log_stays_within_the_line();
+	test_dot_line_with_bare_lf_is_refused();
+	test_smuggling_split_across_reads_is_refused();
+	test_bare_lf_content_that_is_dot_stuffed_passes();
+	test_bdat_ends_the_session();
+	return check_done("test_filter_review");
+}

@@ -1,0 +1,17 @@
+/* Names the relay needs in several places: its own, for the EHLO it says
+ * itself (STARTTLS set-up, AUTH injection, probe), and whether a
+ * destination is an IP address rather than a name. */
+#ifndef SMTPSHIM_HOSTNAME_H
+#define SMTPSHIM_HOSTNAME_H
+
+#include <stddef.h>
+
+/* This machine's name as gethostname() has it, or "localhost" when that
+ * is empty or not a plain host name (nothing that could break an EHLO
+ * line).  buf gets at most len - 1 characters. */
+void hostname_ours(char *buf, size_t len);
+
+/* True for an IPv4 or IPv6 address literal (no brackets). */
+int hostname_is_ip(const char *s);
+
+#endif
