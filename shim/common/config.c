@@ -596,19 +596,42 @@ int config_match(const struct config *c, const char *name, const struct sockaddr
 	return -1;
 }
 
+/* Whether a section's "name value\n" lines set name. */
+static int rule_sets(const char *text, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t at = 0; at < len;) {
+		const char *line = text + at;
+		if (len - at > nlen && !strncmp(line, name, nlen) && line[nlen] == ' ')
+			return 1;
+		const char *nl = memchr(line, '\n', len - at);
+		at = nl ? (size_t)(nl - text) + 1 : len;
+	}
+	return 0;
+}
+
 int config_write_rule(const struct config *c, int rule, char *buf, size_t len)
 {
+	static const char drop_credentials[] = "user \n";
 	if (rule < 0 || (size_t)rule >= c->rules.n_rules) {
 		if (len)
 			buf[0] = '\0';
 		return 0;
 	}
 	const struct rule *ru = &c->rules.rule[rule];
-	if ((size_t)ru->settings_len + 1 > len)
+	const char *text = c->rules.text + ru->settings_at;
+	/* Credentials belong to the relay they were set beside: a section
+	 * that sends elsewhere does not inherit them (it may restate them). */
+	int drop = rule_sets(text, ru->settings_len, "relay") &&
+		   !rule_sets(text, ru->settings_len, "user");
+	size_t n = ru->settings_len + (drop ? sizeof drop_credentials - 1 : 0);
+	if (n + 1 > len)
 		return -1;
-	memcpy(buf, c->rules.text + ru->settings_at, ru->settings_len);
-	buf[ru->settings_len] = '\0';
-	return ru->settings_len;
+	memcpy(buf, text, ru->settings_len);
+	if (drop)
+		memcpy(buf + ru->settings_len, drop_credentials, sizeof drop_credentials - 1);
+	buf[n] = '\0';
+	return (int)n;
 }
 
 int config_for_destination(const struct config *base, const char *name,

@@ -46,7 +46,8 @@ def assert_delivered_as(server, run, user, mech):
 
 
 def auth_args(pki, server, *extra):
-    return [*shim_args(pki, mode="starttls", port=server.port), "--user", "alice", *extra]
+    return [*shim_args(pki, mode="starttls"), "--relay", f"mail.test:{server.port}", "--user", "alice",
+            *extra]
 
 
 @pytest.mark.parametrize("mech", ["plain", "login"])
@@ -73,7 +74,7 @@ def test_auto_picks_plain_over_implicit_tls(message, pki, start_server, secret_f
     srv = start_server("implicit", users=USERS, tokens=TOKENS, auth_required=True)
     pw = secret_file(USERS["alice"])
     run = run_client("smtplib", message,
-                     shim=[*shim_args(pki, mode="tls", port=srv.port), "--user", "alice",
+                     shim=[*shim_args(pki, mode="tls"), "--relay", f"mail.test:{srv.port}", "--user", "alice",
                            "--password-file", str(pw)])
     assert_delivered_as(srv, run, "alice", "PLAIN")
 

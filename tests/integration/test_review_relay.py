@@ -262,7 +262,8 @@ def secret_file(tmp_path):
 
 
 def auth_args(pki, server, *extra):
-    return [*shim_args(pki, mode="starttls", port=server.port), "--user", "alice", *extra]
+    return [*shim_args(pki, mode="starttls"), "--relay", f"mail.test:{server.port}", "--user", "alice",
+            *extra]
 
 
 def test_password_command_does_not_inherit_the_app_socket(message, pki, auth_server,
@@ -336,7 +337,7 @@ def test_greeting_claims_authenticated_only_when_it_is(message, pki, start_serve
     # relay sends as it is, and must not claim otherwise
     with HostileServer("drop-in-data", pki.mail) as bare:
         run = run_client("swaks", message,
-                         shim=[*shim_args(pki, mode="tls", port=bare.port), "--user", "alice",
+                         shim=[*shim_args(pki, mode="tls"), "--relay", f"mail.test:{bare.port}", "--user", "alice",
                                "--password-file", str(secret_file)])
     greeting = greeting_of(run)
     assert greeting.startswith("<-  220 mail.test ESMTP via smtpshim (TLS to "), greeting

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from harness.checks import assert_delivered, assert_nothing_stored, assert_refused
-from harness.clients import PYTHON, SMTPSHIM, run_client
+from harness.clients import PYTHON, SMTPSHIM, run_client, shim_args
 
 SEND_MANY = r'''
 import smtplib, sys
@@ -104,3 +104,50 @@ def test_explicit_config_with_a_mistake_is_refused_before_the_program_runs(
     run = run_client("smtplib", message, shim=["--config", str(conf)])
     assert run.returncode == 2
     assert f"{conf} line 2: 'intercept' applies to all connections" in run.output
+
+
+def test_credentials_do_not_follow_a_section_to_another_relay(
+        message, pki, start_server, trap25, tmp_path, smtpshim):
+    # The global credentials are for the global relay; a section that sends
+    # other.test elsewhere must not hand them to that other server.
+    sendgrid = start_server("starttls", users={"alice": "pw"}, auth_required=True)
+    corp = start_server("starttls", users={"alice": "pw"})   # offers AUTH, does not need it
+    pw = tmp_path / "pw"
+    pw.write_text("pw\n")
+    pw.chmod(0o600)
+    conf = write_config(tmp_path / "smtpshim.conf", f"""\
+ca-file {pki.ca_file}
+allow-loopback
+mode starttls
+relay mail.test:{sendgrid.port}
+user alice
+password-file {pw}
+
+[destination other.test]
+relay mail.test:{corp.port}
+""")
+    proc = subprocess.run(
+        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY,
+         "other.test:25", "mail.test:25"],
+        input=message.data, capture_output=True, timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert proc.returncode == 0, out
+    assert [m.auth_user for m in corp.received()] == [None], out
+    assert [m.auth_user for m in sendgrid.received()] == ["alice"], out
+    assert_nothing_stored(trap25)
+
+
+def test_credentials_without_a_relay_are_refused(message, pki, start_server, trap25,
+                                                 tmp_path, smtpshim):
+    # without a relay they would go to whatever MX the program mails
+    srv = start_server("starttls", users={"alice": "pw"})
+    pw = tmp_path / "pw"
+    pw.write_text("pw\n")
+    pw.chmod(0o600)
+    run = run_client("smtplib", message,
+                     shim=[*shim_args(pki, mode="starttls", port=srv.port), "--user", "alice",
+                           "--password-file", str(pw)])
+    assert_refused(run, "credentials are set but no relay")
+    assert not srv.received()
+    assert_nothing_stored(trap25)

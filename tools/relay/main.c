@@ -158,6 +158,14 @@ int main(int argc, char **argv)
 		return 1;
 	net_set_nodelay(app);
 
+	/* Credentials go only to a relay named beside them: without one they
+	 * would go to whatever server the program happens to mail (any MX
+	 * with a valid certificate that offers AUTH). */
+	if (config_has_credentials(&s.cfg) && !s.cfg.relay_host[0]) {
+		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
+				     "to a relay named beside them (relay HOST[:PORT])");
+		return 1;
+	}
 	static SSL_CTX *ctx; /* held until this one-session process exits */
 	ctx = tls_context(s.cfg.ca_file, err, sizeof err);
 	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
