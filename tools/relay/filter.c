@@ -279,6 +279,20 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 	if (n > room)
 		n = room;
 	for (i = 0; i < n; i++) {
+		/* Inside a line only a line end matters: skip to the next LF (or
+		 * the CR before it) at memchr's pace, not byte by byte.  A CR
+		 * elsewhere in a line changes nothing. */
+		if (f->data_state == 0) {
+			const char *nl = memchr(in + i, '\n', n - i);
+			size_t next = nl ? (size_t)(nl - in) : n;
+			if (next > i && in[next - 1] == '\r')
+				next--;
+			if (next == n) {
+				i = n;
+				break;
+			}
+			i = next;
+		}
 		char c = in[i];
 		int s = f->data_state;
 		if ((s == 3 && c == '\n') || (s == 6 && (c == '\n' || c == '\r'))) {
