@@ -113,6 +113,11 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
 fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# Benchmarks against a native TLS client and stunnel (needs root; about a
+# minute): `make bench`, or bench/run --quick for a smoke test.
+bench: all
+	bench/run
+
 # The relay again, under AddressSanitizer and UndefinedBehaviorSanitizer, for
 # a second run of the integration tests.  (The shim lives in programs not
 # built with sanitizers; valgrind watches it instead: test_memory.py.)
@@ -158,5 +163,5 @@ uninstall:
 clean:
 	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit fuzz sanitize deps test demo install uninstall clean FORCE
+.PHONY: all unit fuzz bench sanitize deps test demo install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)

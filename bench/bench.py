@@ -1,0 +1,403 @@
+"""smtpshim benchmarks: session time, bulk throughput, memory per session and
+hook overhead, against a native TLS client and stunnel, all in one run.
+
+Run by bench/run, inside tests/netns-run (mail.test is 127.0.0.1 there and
+only loopback exists), with Debian's /usr/bin/python3 (for the test
+harness's PKI).  Every client is bench/client.c: in "tls" mode it is the
+native TLS client; in "plain" mode it runs under smtpshim or through
+stunnel, so the three differ only in who does the TLS.
+
+Variants are run in rounds, interleaved, so that drift on the machine
+(frequency, other load) affects them alike; every figure is a median.
+"""
+import argparse
+import os
+import platform
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from peers import Sink, Stunnel, free_port
+from procinfo import cpu_ms, memory, private_dirty_by_mapping, relays_here
+from report import note, ratio, summary, table
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / "build" / "bench"
+SHIM = REPO / "tools" / "smtpshim"
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from harness.pki import make_pki  # noqa: E402
+
+CLIENT = str(BIN / "client")
+RUN_TIMEOUT = 120      # seconds for any one client run
+PAUSE_MS = "10"        # between sessions of a run: the last relay has exited
+
+# Targets from the project's plan.
+SESSION_TARGET, BULK_TARGET, MEMORY_TARGET_KIB = 1.10, 1.05, 1024
+
+
+@dataclass
+class Setup:
+    ca: str
+    sink: Sink
+    stunnel: Stunnel | None
+    env: dict
+
+    def shim(self, mode, port, *client_args):
+        return [str(SHIM), "--mode", mode, "--port", str(port), "--ca-file", self.ca,
+                "--allow-loopback", "--", *client_args]
+
+    def variants(self, family):
+        """name -> client command without COUNT, for 'tls' or 'starttls'."""
+        sink_port = self.sink.tls_port if family == "tls" else self.sink.starttls_port
+        v = {
+            "native": [CLIENT, family, "mail.test", str(sink_port), self.ca],
+            "shim": self.shim(family, sink_port, CLIENT, "plain", "mail.test", "25", "-"),
+        }
+        if self.stunnel:
+            port = self.stunnel.tls_port if family == "tls" else self.stunnel.starttls_port
+            v["stunnel"] = [CLIENT, "plain", "mail.test", str(port), "-"]
+        return v
+
+    def plaintext(self):
+        """No TLS at all, straight to the sink: the floor under everything."""
+        return [CLIENT, "plain", "mail.test", str(self.sink.starttls_port), "-"]
+
+
+def run_client(setup, cmd):
+    """Runs a client command; its sessions as dicts of numbers."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=setup.env)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    sessions = []
+    for line in p.stdout.splitlines():
+        w = line.split()
+        if w and w[0] == "session":
+            sessions.append(dict(zip(("connect", "greeting", "total", "bytes", "data"),
+                                     map(int, w[1:]))))
+    return sessions
+
+
+def rotated(names, i):
+    """The order of round i: each variant goes first in turn."""
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
+def median_ms(values):
+    return statistics.median(values) / 1000
+
+
+# 1. Session time -------------------------------------------------------------
+
+def sessions_warm(setup, family, count, rounds):
+    """Sessions inside one client process (a daemon, an MTA): each round
+    runs each variant once with count/rounds sessions plus one warm-up
+    session, which is dropped (OpenSSL's first-use set-up in the native
+    client, stunnel's first connection)."""
+    variants = setup.variants(family)
+    got = {name: [] for name in variants}
+    per_round = max(1, count // rounds)
+    for i in range(rounds):
+        for name in rotated(list(variants), i):
+            rows = run_client(setup, variants[name] + [str(per_round + 1), "--pause", PAUSE_MS])
+            got[name] += rows[1:]
+    return got
+
+
+def sessions_cold(setup, family, count):
+    """One session per process (a cron script): the whole command is timed,
+    process start-up included -- for the shim that is the wrapper, the
+    preload and the relay; for the native client its own OpenSSL set-up."""
+    variants = setup.variants(family)
+    got = {name: [] for name in variants}
+    for i in range(count):
+        for name in rotated(list(variants), i):
+            t = time.perf_counter()
+            run_client(setup, variants[name] + ["1"])
+            got[name].append((time.perf_counter() - t) * 1e6)
+    return got
+
+
+def report_sessions(family, warm, cold):
+    native = median_ms([s["total"] for s in warm["native"]])
+    native_cold = median_ms(cold["native"])
+    rows = []
+    for name, sessions in warm.items():
+        total = median_ms([s["total"] for s in sessions])
+        c = median_ms(cold[name])
+        rows.append([name, len(sessions), median_ms([s["connect"] for s in sessions]),
+                     median_ms([s["greeting"] for s in sessions]), total, ratio(total, native),
+                     c, ratio(c, native_cold)])
+    table(f"Session time, {family} (ms, medians): connect, EHLO, MAIL, RCPT, DATA ~1 KB, QUIT",
+          ["variant", "n", "connect", "greeting", "session", "ratio", "cold cmd", "ratio"], rows)
+    note("connect: connect() returned (shim: relay started); greeting: 220 read, TLS "
+         "context, CA load and handshake included; session: through QUIT's 221 and close")
+    note("cold cmd: one process per session, whole command timed (start-up included)")
+    get = {r[0]: r for r in rows}
+    for kind, col in (("warm", 4), ("cold", 6)):
+        summary(f"session_{family}_{kind}_ms", native=get["native"][col], shim=get["shim"][col],
+                stunnel=get.get("stunnel", [None] * 8)[col],
+                shim_ratio=get["shim"][col + 1],
+                stunnel_ratio=get.get("stunnel", [None] * 8)[col + 1],
+                target=SESSION_TARGET, shim_meets_target=get["shim"][col + 1] <= SESSION_TARGET)
+
+
+# 2. Bulk ----------------------------------------------------------------------
+
+def bulk(setup, mib, runs):
+    """One session with a mib MiB message per run; throughput of DATA (from
+    the 354 to the message's 250), and the sink's CPU use meanwhile."""
+    variants = setup.variants("tls")
+    variants["plaintext"] = setup.plaintext()
+    got = {name: [] for name in variants}
+    for i in range(runs):
+        for name in rotated(list(variants), i):
+            cpu = setup.sink.cpu_seconds()
+            (s,) = run_client(setup, variants[name] + ["1", "--bulk", str(mib)])
+            time.sleep(0.05)  # the sink's thread has ended and its time is counted
+            sink_cpu = setup.sink.cpu_seconds() - cpu
+            got[name].append((s["bytes"] / s["data"], sink_cpu, s["data"] / 1e6))
+    return got
+
+
+def report_bulk(got, mib):
+    native = statistics.median(v[0] for v in got["native"])
+    rows = []
+    for name, runs in got.items():
+        mbps = statistics.median(v[0] for v in runs)
+        # summed over the runs: /proc counts CPU time in 10 ms ticks
+        sink_cpu = 100 * sum(v[1] for v in runs) / sum(v[2] for v in runs)
+        rows.append([name, len(runs), mbps, ratio(native, mbps), sink_cpu])
+    table(f"Bulk: one {mib} MiB message (76-character lines) over implicit TLS",
+          ["variant", "n", "MB/s", "time ratio", "sink CPU %"], rows)
+    note("MB/s = 10^6 bytes/s of DATA; time ratio = native MB/s / variant MB/s "
+         "(1.05 = 5 % slower); plaintext: no TLS anywhere, the ceiling of this set-up")
+    get = {r[0]: r for r in rows}
+    st = get.get("stunnel", [None] * 4)
+    summary("bulk_MBps", native=get["native"][2], shim=get["shim"][2], stunnel=st[2],
+            plaintext=get["plaintext"][2], shim_ratio=get["shim"][3], stunnel_ratio=st[3],
+            target=BULK_TARGET, shim_meets_target=get["shim"][3] <= BULK_TARGET)
+
+
+# 3. Memory ----------------------------------------------------------------------
+
+class Held:
+    """Client processes each holding one session open after its message
+    (until release()), so the relay or stunnel can be measured then."""
+
+    def __init__(self, setup, cmd, n):
+        self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env=setup.env)
+                      for _ in range(n)]
+        for p in self.procs:
+            if not select.select([p.stdout], [], [], 30)[0] or p.stdout.readline() != "hold\n":
+                self.release()
+                raise RuntimeError(f"{' '.join(cmd)}: no session held")
+
+    def release(self):
+        for p in self.procs:
+            try:
+                p.communicate("\n", timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def relay_memory(setup, extra, n):
+    """Memory and CPU time so far of each relay while n sessions (made with
+    client options `extra`) are held at once; and where one relay's
+    private memory is.  The relays are found in /proc (the only ones in
+    this network namespace), so they run exactly as the shim starts them."""
+    before = relays_here()
+    held = Held(setup, setup.variants("tls")["shim"] + ["1", "--hold", *extra], n)
+    try:
+        pids = relays_here() - before
+        if len(pids) != n:
+            raise RuntimeError(f"{n} sessions held, but {len(pids)} relays found")
+        return ([{**memory(pid), "cpu_ms": cpu_ms(pid)} for pid in pids],
+                private_dirty_by_mapping(min(pids)))
+    finally:
+        held.release()
+
+
+def stunnel_memory(setup, n):
+    """stunnel's growth per connection: its memory with n sessions held,
+    minus its memory idle (after one warm-up connection), over n."""
+    cmd = setup.variants("tls")["stunnel"]
+    run_client(setup, cmd + ["1"])
+    idle = memory(setup.stunnel.pid)
+    held = Held(setup, cmd + ["1", "--hold"], n)
+    try:
+        busy = memory(setup.stunnel.pid)
+    finally:
+        held.release()
+    return idle, {k: round((busy[k] - idle[k]) / n) for k in ("rss", "private_dirty")}
+
+
+def measure_memory(setup, reps, concurrent, bulk_mib):
+    # A binary just built sits in the page cache as dirty pages, which smaps
+    # counts as Private_Dirty of the process mapping it: write them back.
+    os.sync()
+    keys = ("vm_hwm", "rss", "pss", "private_dirty", "private_clean", "cpu_ms")
+    rows, where = [], {}
+    for label, extra, n in (("relay, 1 session, ~1 KB message", [], 1),
+                            (f"relay, 1 session, {bulk_mib} MiB message", ["--bulk", str(bulk_mib)], 1),
+                            (f"relay, each of {concurrent} at once", [], concurrent)):
+        samples = []
+        for _ in range(reps if n == 1 else 1):
+            got, mappings = relay_memory(setup, extra, n)
+            samples += got
+            where = where or mappings  # from the first small session
+        medians = [statistics.median(m[k] for m in samples) for k in keys]
+        rows.append([label, len(samples)] + [round(v) for v in medians[:-1]] + medians[-1:])
+    table("Memory per session (KiB, medians): the relay process while its session is held open "
+          "after the message", ["what", "n", "VmHWM", "RSS", "Pss", "Priv.dirty", "Priv.clean",
+                                "CPU ms"], rows)
+    note("RSS and VmHWM count every shared-library page the relay touched (libcrypto, libssl, "
+         "libc) in full; Pss shares them out among the processes mapping them (the held clients "
+         "map libssl too); Private_Dirty (heap, stack, .data/.bss, relocated library data) is "
+         "what one more session costs")
+    note("CPU ms: the relay's CPU time from its exec to this point (start-up, OpenSSL set-up, "
+         "handshake, the transaction)")
+    top = sorted(where.items(), key=lambda kv: -kv[1])
+    note("Private_Dirty of one relay by mapping (KiB): " +
+         ", ".join(f"{name} {kib}" for name, kib in top if kib))
+    single, big, many = rows
+    summary("relay_memory_KiB", vm_hwm=single[2], rss=single[3], pss=single[4],
+            private_dirty=single[5], bulk_vm_hwm=big[2], bulk_private_dirty=big[5],
+            concurrent_pss=many[4], concurrent_private_dirty=many[5],
+            target=MEMORY_TARGET_KIB,
+            meets_target=max(single[5], big[5]) < MEMORY_TARGET_KIB)
+    summary("relay_cpu_ms_to_message_accepted", small=single[7], bulk=big[7])
+    if setup.stunnel:
+        idle, per = stunnel_memory(setup, concurrent)
+        table(f"stunnel (one process, a thread per connection), {concurrent} sessions held (KiB)",
+              ["what", "RSS", "Priv.dirty"],
+              [["stunnel idle", idle["rss"], idle["private_dirty"]],
+               ["growth per connection", per["rss"], per["private_dirty"]]])
+        summary("stunnel_memory_KiB", idle_rss=idle["rss"], idle_private_dirty=idle["private_dirty"],
+                per_connection_rss=per["rss"], per_connection_private_dirty=per["private_dirty"])
+
+
+# 4. Hook overhead ---------------------------------------------------------------
+
+def hook_overhead(setup, rounds):
+    """connect() calls the shim does not intercept (port 25 is the only one
+    caught), with and without the shim preloaded; bench/connloop.c says
+    what each loop does."""
+    port = str(free_port())
+    rows = []
+    for mode, n in (("refused", 20000), ("ebadf", 1000000)):
+        loop = [str(BIN / "connloop"), mode, str(n), port]
+        cmds = {"without shim": loop, "under smtpshim": [str(SHIM), "--allow-loopback", "--", *loop]}
+        got = {name: [] for name in cmds}
+        for i in range(rounds):
+            for name in rotated(list(cmds), i):
+                p = subprocess.run(cmds[name], capture_output=True, text=True,
+                                   timeout=RUN_TIMEOUT, env=setup.env, check=True)
+                got[name].append(float(p.stdout.split()[3]))
+        base, shim = (statistics.median(got[name]) for name in cmds)
+        rows.append([mode, n, base, shim, shim - base, ratio(shim, base)])
+    table(f"Hook overhead on connects not intercepted ({rounds} runs each, ns per call, medians)",
+          ["loop", "calls", "without", "with shim", "added", "ratio"], rows)
+    note("refused: socket, connect to a closed loopback port, close; ebadf: connect on fd -1 "
+         "(the hook's checks plus a system call that fails at once)")
+    for mode, _, base, shim, added, r in rows:
+        summary(f"hook_ns_per_connect_{mode}", native=base, shim=shim, added=added, shim_ratio=r)
+
+
+# ---------------------------------------------------------------------------------
+
+def machine_facts():
+    def out(*cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "n/a"
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "n/a")
+    stunnel = Stunnel.available()
+    # stunnel -version prints to stderr; its first line names the version
+    st = subprocess.run([stunnel, "-version"], capture_output=True, text=True) if stunnel else None
+    st_version = next((ln for ln in st.stderr.splitlines() if ln.startswith("stunnel")),
+                      "stunnel: ?") if st else "stunnel: not installed"
+    print(f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; nproc {os.cpu_count()}; "
+          f"kernel {platform.release()}; cpu {cpu}")
+    print(f"{out('openssl', 'version')}; {st_version}")
+    loadavg()
+
+
+def loadavg():
+    # Other work on the machine shares its cores with every variant alike
+    # (rounds interleave), but it widens the spread: shown before and after.
+    print("load average " + " ".join(open("/proc/loadavg").read().split()[:3]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=50, help="sessions per variant (warm)")
+    ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds for warm sessions")
+    ap.add_argument("--cold", type=int, default=40, help="one-session processes per variant")
+    ap.add_argument("--bulk-mib", type=int, default=100)
+    ap.add_argument("--bulk-runs", type=int, default=5)
+    ap.add_argument("--concurrent", type=int, default=20, help="sessions held at once (memory)")
+    ap.add_argument("--quick", action="store_true", help="few repetitions: a smoke test")
+    parts = ("session", "bulk", "memory", "hook")
+    ap.add_argument("--only", default=",".join(parts),
+                    help=f"comma-separated parts to run (default: all of {','.join(parts)})")
+    a = ap.parse_args()
+    only = set(a.only.split(","))
+    if not only <= set(parts):
+        ap.error(f"--only takes {','.join(parts)}")
+    if a.quick:
+        a.sessions, a.rounds, a.cold, a.bulk_mib, a.bulk_runs, a.concurrent = 6, 2, 3, 10, 1, 3
+
+    # Outside the namespace mail.test does not resolve (or is somewhere
+    # else) and the shim would meet the real network.
+    try:
+        inside = socket.gethostbyname("mail.test") == "127.0.0.1"
+    except OSError:
+        inside = False
+    if not inside:
+        sys.exit("bench.py: run it through bench/run (inside tests/netns-run)")
+    machine_facts()
+    with tempfile.TemporaryDirectory(prefix="smtpshim-bench-") as tmp:
+        tmp = Path(tmp)
+        pki = make_pki(tmp)
+        # No config file of the machine's, no cache in the real home.
+        env = {**os.environ, "SMTPSHIM_CONFIG": "", "HOME": str(tmp)}
+        env.pop("XDG_CONFIG_HOME", None), env.pop("XDG_CACHE_HOME", None)
+        sink = Sink(BIN / "sink", pki.mail.cert, pki.mail.key)
+        stunnel = None
+        try:
+            if Stunnel.available():
+                stunnel = Stunnel(tmp, pki.ca_file, sink)
+            else:
+                print("stunnel4 is not installed: the stunnel column is skipped")
+            setup = Setup(str(pki.ca_file), sink, stunnel, env)
+            print(f"sink: implicit TLS on {sink.tls_port}, STARTTLS on {sink.starttls_port}; "
+                  f"session resumption off everywhere (every session is a full handshake)")
+            for family in ("tls", "starttls") if "session" in only else ():
+                report_sessions(family, sessions_warm(setup, family, a.sessions, a.rounds),
+                                sessions_cold(setup, family, a.cold))
+            if "bulk" in only:
+                report_bulk(bulk(setup, a.bulk_mib, a.bulk_runs), a.bulk_mib)
+            if "memory" in only:
+                measure_memory(setup, 3, a.concurrent, min(a.bulk_mib, 20))
+            if "hook" in only:
+                hook_overhead(setup, 7)
+            loadavg()
+        finally:
+            if stunnel:
+                stunnel.stop()
+            sink.stop()
+
+
+if __name__ == "__main__":
+    main()
