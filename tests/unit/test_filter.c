@@ -1,42 +1,10 @@
 /* The relay's SMTP filter: what the app sees and what reaches the server. */
-#include "../../tools/relay/filter.h"
 #include "check.h"
-
-static struct filter f;
-static struct buf to_server, to_app;
-
-static void start(int expect_greeting)
-{
-	filter_init(&f, expect_greeting);
-	to_server.start = to_server.len = 0;
-	to_app.start = to_app.len = 0;
-}
-
-static size_t app(const char *s)
-{
-	return filter_from_app(&f, s, strlen(s), &to_server, &to_app);
-}
-
-static size_t server(const char *s)
-{
-	return filter_from_server(&f, s, strlen(s), &to_app);
-}
-
-/* Takes what was queued for one side as a string. */
-static const char *drain(struct buf *b)
-{
-	static char out[2][BUF_CAP + 1];
-	static int which;
-	char *o = out[which ^= 1];
-	memcpy(o, buf_data(b), b->len);
-	o[b->len] = '\0';
-	b->start = b->len = 0;
-	return o;
-}
+#include "filter_harness.h"
 
 static void test_greeting_and_plain_replies_pass_unchanged(void)
 {
-	start(1);
+	start_filter(1);
 	server("220 mx ESMTP\r\n");
 	CHECK_STR(drain(&to_app), "220 mx ESMTP\r\n");
 	app("HELO me\r\n");
@@ -48,7 +16,7 @@ static void test_greeting_and_plain_replies_pass_unchanged(void)
 
 static void test_ehlo_reply_hides_starttls_and_chunking(void)
 {
-	start(0);
+	start_filter(0);
 	app("EHLO me\r\n");
 	server("250-mx\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-CHUNKING\r\n250 8BITMIME\r\n");
 	CHECK_STR(drain(&to_app), "250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
@@ -62,7 +30,7 @@ static void test_ehlo_reply_hides_starttls_and_chunking(void)
 
 static void test_app_starttls_is_refused_locally_in_order(void)
 {
-	start(0);
+	start_filter(0);
 	app("MAIL FROM:<a@b>\r\nSTARTTLS\r\nRSET\r\n");
 	CHECK_STR(drain(&to_server), "MAIL FROM:<a@b>\r\nRSET\r\n");
 	CHECK(to_app.len == 0); /* the local reply waits for MAIL's */
@@ -77,7 +45,7 @@ static void test_app_starttls_is_refused_locally_in_order(void)
 static void test_message_content_passes_untouched(void)
 {
 	const char *body = "Subject: x\r\n\r\nSTARTTLS\r\nEHLO x\r\n..leading dot\r\n.\r\n";
-	start(0);
+	start_filter(0);
 	app("DATA\r\n");
 	CHECK_STR(drain(&to_server), "DATA\r\n");
 	CHECK(app("too early") == 0); /* nothing is taken before the 354 */
@@ -93,7 +61,7 @@ static void test_message_content_passes_untouched(void)
 
 static void test_end_of_data_split_across_reads(void)
 {
-	start(0);
+	start_filter(0);
 	app("DATA\r\n");
 	server("354 go\r\n");
 	const char *parts[] = {"line\r", "\n.", "\r", "\n", "STARTTLS\r\n"};
@@ -106,7 +74,7 @@ static void test_end_of_data_split_across_reads(void)
 
 static void test_empty_message_and_bare_lf(void)
 {
-	start(0);
+	start_filter(0);
 	app("DATA\r\n");
 	server("354 go\r\n");
 	app(".\r\n");
@@ -122,7 +90,7 @@ static void test_empty_message_and_bare_lf(void)
 
 static void test_refused_data_returns_to_commands(void)
 {
-	start(0);
+	start_filter(0);
 	app("DATA\r\n");
 	server("554 no valid recipients\r\n");
 	CHECK(f.app == APP_COMMAND);
@@ -132,7 +100,7 @@ static void test_refused_data_returns_to_commands(void)
 
 static void test_sasl_response_is_not_a_command(void)
 {
-	start(0);
+	start_filter(0);
 	app("AUTH LOGIN\r\n");
 	server("334 VXNlcm5hbWU6\r\n");
 	app("STARTTLS\r\n"); /* a (strange) user name, not a command */
@@ -145,7 +113,7 @@ static void test_sasl_response_is_not_a_command(void)
 static void test_overlong_command_gets_500(void)
 {
 	static char line[FILTER_LINE_MAX + 100];
-	start(0);
+	start_filter(0);
 	memset(line, 'A', sizeof line - 3);
 	memcpy(line + sizeof line - 3, "\r\n", 3);
 	CHECK(app(line) == strlen(line));
@@ -157,14 +125,14 @@ static void test_overlong_command_gets_500(void)
 
 static void test_server_garbage_is_an_error(void)
 {
-	start(1);
+	start_filter(1);
 	CHECK(server("hello\r\n") == (size_t)-1);
 	CHECK(f.error[0] != '\0');
 }
 
 static void test_server_closing_midway_leaves_filter_busy(void)
 {
-	start(0);
+	start_filter(0);
 	app("MAIL FROM:<a@b>\r\n");
 	CHECK(filter_busy(&f));
 }

@@ -1,42 +1,17 @@
 /* The filter once the relay has authenticated itself: EHLO, HELO and AUTH
  * answered locally, MAIL FROM rewritten. */
-#include "../../tools/relay/filter.h"
 #include "check.h"
+#include "filter_harness.h"
 
-static struct filter f;
-static struct buf to_server, to_app;
 static struct reply_parser parser;
 
 static void start_local(const char *server_ehlo)
 {
 	size_t used;
-	filter_init(&f, 0);
-	to_server.start = to_server.len = 0;
-	to_app.start = to_app.len = 0;
+	start_filter(0);
 	reply_parser_init(&parser);
 	reply_parser_feed(&parser, server_ehlo, strlen(server_ehlo), &used);
 	filter_local_session(&f, &parser.reply);
-}
-
-static size_t app(const char *s)
-{
-	return filter_from_app(&f, s, strlen(s), &to_server, &to_app);
-}
-
-static size_t server(const char *s)
-{
-	return filter_from_server(&f, s, strlen(s), &to_app);
-}
-
-static const char *drain(struct buf *b)
-{
-	static char out[2][BUF_CAP + 1];
-	static int which;
-	char *o = out[which ^= 1];
-	memcpy(o, buf_data(b), b->len);
-	o[b->len] = '\0';
-	b->start = b->len = 0;
-	return o;
 }
 
 static const char server_ehlo[] = "250-smtp.relay.example Hello client\r\n250-PIPELINING\r\n"

@@ -5,39 +5,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../tools/relay/filter.h"
 #include "../../tools/relay/log.h"
 #include "check.h"
-
-static struct filter f;
-static struct buf to_server, to_app;
+#include "filter_harness.h"
 
 static void start(void)
 {
-	filter_init(&f, 0);
-	to_server.start = to_server.len = 0;
-	to_app.start = to_app.len = 0;
-}
-
-static size_t app(const char *s)
-{
-	return filter_from_app(&f, s, strlen(s), &to_server, &to_app);
-}
-
-static size_t server(const char *s)
-{
-	return filter_from_server(&f, s, strlen(s), &to_app);
-}
-
-static const char *drain(struct buf *b)
-{
-	static char out[2][BUF_CAP + 1];
-	static int which;
-	char *o = out[which ^= 1];
-	memcpy(o, buf_data(b), b->len);
-	o[b->len] = '\0';
-	b->start = b->len = 0;
-	return o;
+	start_filter(0);
 }
 
 /* The verbose log (stderr) of what runs between log_start and log_end. */
