@@ -377,8 +377,10 @@ static int section_setting(struct config *c, char *line, char *err, size_t errle
 
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	/* Read with plain syscalls: stdio would allocate in the host. */
-	char buf[16384];
+	/* Read with plain syscalls: stdio would allocate in the host.  Static:
+	 * the host's thread may have a small stack, and settings are loaded
+	 * once (under pthread_once in the shim, single-threaded elsewhere). */
+	static char buf[16384];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
