@@ -107,6 +107,21 @@ const char *addr_str(const struct sockaddr *sa, char *buf)
 	return buf;
 }
 
+void expect_peer(int fd, const struct sockaddr *dst, socklen_t len)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	char want[ADDR_STR_MAX], got[ADDR_STR_MAX];
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		fail("getpeername: %s", strerror(errno));
+	addr_str(dst, want);
+	if (strcmp(addr_str((struct sockaddr *)&peer, got), want) || plen != len)
+		fail("getpeername says %s (length %u), the program dialled %s (length %u)", got,
+		     (unsigned)plen, want, (unsigned)len);
+	ok("getpeername: %s", got);
+}
+
 int addr_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)

@@ -49,6 +49,9 @@ void resolve(const char *host, const char *port, int family, int flags,
 #define ADDR_STR_MAX 64
 const char *addr_str(const struct sockaddr *sa, char *buf);
 int addr_is_loopback(const struct sockaddr *sa);
+/* getpeername(fd) must give exactly dst (address, port and length), as it
+ * would without the shim; prints "ok: getpeername: ..." or fails. */
+void expect_peer(int fd, const struct sockaddr *dst, socklen_t len);
 
 int tcp_socket(int family, int type_flags);
 void set_nonblocking(int fd, int on);
