@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/relay_handoff.h"
 #include "libc.h"
 #include "names.h"
 #include "sessions.h"
@@ -200,33 +201,18 @@ static int refuse_locally(int fd, const struct sockaddr *dst, struct listener *l
 	return rc;
 }
 
-/* What the relay needs to know of this session, as config text followed by
- * '@' lines (see tools/relay/session.c). */
+/* What the relay needs to know of this session (see relay_handoff.h). */
 static int session_text(const struct config *cfg, const struct sockaddr *dst, int fd,
 			char *buf, size_t len)
 {
-	char dst_text[ADDR_TEXT_MAX], client_text[ADDR_TEXT_MAX] = "", name[256] = "";
+	char name[256] = "";
 	struct sockaddr_storage client;
 	socklen_t clen = sizeof client;
+	int have_client = getsockname(fd, (struct sockaddr *)&client, &clen) == 0;
 
-	if (getsockname(fd, (struct sockaddr *)&client, &clen) == 0)
-		addr_text((struct sockaddr *)&client, client_text, sizeof client_text);
-	addr_text(dst, dst_text, sizeof dst_text);
 	names_lookup(dst, name, sizeof name);
-
-	int n = config_write(cfg, buf, len);
-	if (n < 0)
-		return -1;
-	/* The section of the config file for this destination, after the
-	 * global settings: the relay reads later lines as overriding. */
-	int r = config_write_rule(cfg, config_match(cfg, name, dst, addr_port(dst, sizeof client)),
-				  buf + n, len - (size_t)n);
-	if (r < 0)
-		return -1;
-	n += r;
-	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n@end\n", dst_text,
-			 name, client_text);
-	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;
+	return relay_session_text(cfg, name, dst, have_client ? (struct sockaddr *)&client : NULL,
+				  buf, len);
 }
 
 int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg)

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/relay_handoff.h"
+
 #define CHILD_STACK (64 * 1024)
 
 extern char **environ;
@@ -87,22 +89,18 @@ static int child_main(void *arg)
 	_exit(pid < 0 ? 1 : 0);
 }
 
-/* The relay gets no environment of the host's but PATH and HOME: no
- * LD_PRELOAD (it must not intercept itself), no host secrets.  In a
- * set-user-ID host even those belong to the invoker (PATH would choose the
+/* The relay gets the host's PATH and HOME only (relay_environment).  In
+ * a set-user-ID host even those belong to the invoker (PATH would choose the
  * password command's programs): a fixed PATH only. */
 static void pick_env(char **out, size_t max, int secure)
 {
 	static char safe_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	size_t n = 0;
-	if (secure) {
-		out[n++] = safe_path;
-	} else {
-		for (char **e = environ; e && *e && n + 1 < max; e++)
-			if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
-				out[n++] = *e;
+	if (!secure) {
+		relay_environment(environ, out, max);
+		return;
 	}
-	out[n] = NULL;
+	out[0] = safe_path;
+	out[1] = NULL;
 }
 
 static int start(struct child_args *a)

@@ -10,20 +10,11 @@
 #include <unistd.h>
 
 #include "../shim/common/addr.h"
+#include "../shim/common/relay_handoff.h"
 #include "../shim/common/text.h"
 #include "peer_uid.h"
 
 extern char **environ;
-
-/* As the shim does: the relay gets PATH and HOME, nothing else. */
-static void relay_env(char **out, size_t max)
-{
-	size_t n = 0;
-	for (char **e = environ; e && *e && n + 1 < max; e++)
-		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
-			out[n++] = *e;
-	out[n] = NULL;
-}
 
 static int open_port(const char *where, struct sockaddr_storage *bound, socklen_t *len)
 {
@@ -77,7 +68,7 @@ static int open_port(const char *where, struct sockaddr_storage *bound, socklen_
 static void hand_over(const struct config *cfg, int conn, const struct sockaddr *local,
 		      const struct sockaddr *peer)
 {
-	char text[8192], local_text[ADDR_TEXT_MAX], peer_text[ADDR_TEXT_MAX];
+	static char text[32 * 1024]; /* the shim's SESSION_TEXT_MAX */
 	int pipefd[2];
 	posix_spawn_file_actions_t fa;
 	char *argv[] = {(char *)"smtpshim-relay", NULL}, *envp[3];
@@ -90,7 +81,7 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
 	posix_spawn_file_actions_adddup2(&fa, conn, 3);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[0], 4);
-	relay_env(envp, 3);
+	relay_environment(environ, envp, 3);
 	int err = posix_spawn(&pid, cfg->helper, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[0]);
@@ -101,14 +92,11 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 		ssize_t ignored = write(conn, reply, sizeof reply - 1); /* best effort */
 		(void)ignored;
 	} else {
-		addr_text(local, local_text, sizeof local_text);
-		addr_text(peer, peer_text, sizeof peer_text);
-		int n = config_write(cfg, text, sizeof text);
-		if (n > 0)
-			n += snprintf(text + n, sizeof text - (size_t)n, "@dest %s\n@name \n@client %s\n@end\n",
-				      local_text, peer_text);
+		/* The destination is our own port: a section for "*" or for
+		 * that port applies, as it would to an intercepted connection. */
+		int n = relay_session_text(cfg, "", local, peer, text, sizeof text);
 		/* If the relay died, the client sees its connection close. */
-		if (n > 0 && (size_t)n < sizeof text) {
+		if (n > 0) {
 			ssize_t ignored = write(pipefd[1], text, (size_t)n);
 			(void)ignored;
 		}
@@ -138,19 +126,25 @@ int listen_serve(const struct config *cfg, const char *where)
 	struct sockaddr_storage local;
 	socklen_t len;
 
-	if (!cfg->relay_host[0]) {
-		fprintf(stderr, "smtpshim listen: needs --relay HOST[:PORT]: connections to a local "
-				"port have no destination of their own\n");
-		return 2;
-	}
+	static struct config effective;
+
 	int lfd = open_port(where, &local, &len);
 	if (lfd < 0)
 		return 1;
+	config_for_destination(cfg, "", (struct sockaddr *)&local,
+			       addr_port((struct sockaddr *)&local, len), &effective);
+	if (!effective.relay_host[0]) {
+		fprintf(stderr, "smtpshim listen: needs --relay HOST[:PORT] (or a section with a "
+				"relay for this port): connections to a local port have no "
+				"destination of their own\n");
+		close(lfd);
+		return 2;
+	}
 	/* The relays detach themselves; no zombies from their first process. */
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg->verbose)
-		fprintf(stderr, "smtpshim listen: on %s, relaying to %s\n", where, cfg->relay_host);
+		fprintf(stderr, "smtpshim listen: on %s, relaying to %s\n", where, effective.relay_host);
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof peer;

@@ -102,3 +102,25 @@ def test_listen_refuses_a_non_loopback_address(pki):
     p = subprocess.run([str(SMTPSHIM), "listen", "--relay", "mail.test", "0.0.0.0:2525"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "not a loopback address" in p.stderr
+
+
+def test_listen_takes_the_relay_from_a_section(message, pki, start_server, free_port, tmp_path):
+    # as for an intercepted connection, a [destination] section applies
+    srv = start_server("implicit")
+    conf = tmp_path / "smtpshim.conf"
+    conf.write_text(f"ca-file {pki.ca_file}\nmode tls\n\n[destination *:{free_port}]\n"
+                    f"relay mail.test:{srv.port}\n")
+    p = subprocess.Popen([str(SMTPSHIM), "listen", "--config", str(conf),
+                          f"127.0.0.1:{free_port}"],
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while not subprocess.run(["ss", "-Hltn", f"sport = :{free_port}"], capture_output=True,
+                                 text=True).stdout.strip():
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read().decode()
+            time.sleep(0.02)
+        run = run_client("smtplib", message, host="127.0.0.1", port=free_port)
+        assert_delivered(srv, run, tls=True)
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(5)
