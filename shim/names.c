@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/text.h"
 
 /* A small ring: a program connects soon after it resolves, so recent
@@ -33,27 +34,6 @@ __attribute__((constructor)) static void register_fork_handler(void)
 	pthread_atfork(NULL, NULL, unlock_in_child);
 }
 
-static int to_mapped(int family, const void *ip, unsigned char out[16])
-{
-	if (family == AF_INET6) {
-		memcpy(out, ip, 16);
-		return 0;
-	}
-	if (family == AF_INET) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, ip, 4);
-		return 0;
-	}
-	return -1;
-}
-
-static int is_ip_literal(const char *name)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
-}
-
 void names_record(int family, const void *ip, const char *name)
 {
 	unsigned char key[16];
@@ -61,8 +41,8 @@ void names_record(int family, const void *ip, const char *name)
 
 	/* Only what can be a host name: a name with a newline in it (some
 	 * resolver let it through) must never reach the relay's settings. */
-	if (!n || n >= NAME_LEN || is_ip_literal(name) || !text_is_host(name) ||
-	    to_mapped(family, ip, key) < 0)
+	if (!n || n >= NAME_LEN || addr_is_ip_text(name) || !text_is_host(name) ||
+	    addr_ip16(family, ip, key) < 0)
 		return;
 	pthread_mutex_lock(&lock);
 	struct name_entry *e = &ring[next++ % NAMES_MAX];
@@ -74,12 +54,9 @@ void names_record(int family, const void *ip, const char *name)
 int names_lookup(const struct sockaddr *sa, char *name, size_t len)
 {
 	unsigned char key[16];
-	const void *ip = sa->sa_family == AF_INET
-				 ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
-				 : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 	int found = -1;
 
-	if (to_mapped(sa->sa_family, ip, key) < 0)
+	if (addr_sockaddr_ip16(sa, key) < 0)
 		return -1;
 	pthread_mutex_lock(&lock);
 	/* Newest first: the same address may have been reached by two names. */

@@ -103,3 +103,35 @@ int addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	       !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
 }
+
+int addr_ip16(int family, const void *ip, unsigned char out[16])
+{
+	if (family == AF_INET6) {
+		memcpy(out, ip, 16);
+		return 0;
+	}
+	if (family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, ip, 4);
+		return 0;
+	}
+	return -1;
+}
+
+int addr_sockaddr_ip16(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (!sa)
+		return -1;
+	if (sa->sa_family == AF_INET)
+		return addr_ip16(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out);
+	if (sa->sa_family == AF_INET6)
+		return addr_ip16(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out);
+	return -1;
+}
+
+int addr_is_ip_text(const char *text)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
+}

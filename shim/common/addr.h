@@ -24,6 +24,16 @@ int addr_text(const struct sockaddr *sa, char *buf, size_t len);
 /* Parses what addr_text writes. */
 int addr_parse(const char *text, struct sockaddr_storage *out, socklen_t *outlen);
 
+/* The 16-byte form of an AF_INET (stored v4-mapped) or AF_INET6 address,
+ * so that one comparison serves both; -1 for another family. */
+int addr_ip16(int family, const void *ip, unsigned char out[16]);
+
+/* The same for a socket address (NULL or another family: -1). */
+int addr_sockaddr_ip16(const struct sockaddr *sa, unsigned char out[16]);
+
+/* True when text is an IPv4 or IPv6 address literal. */
+int addr_is_ip_text(const char *text);
+
 /* Same family, address and port (a v4-mapped address equals its IPv4). */
 int addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 

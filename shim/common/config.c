@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "text.h"
 
 const struct option_desc config_options[] = {
@@ -566,26 +567,11 @@ int config_write(const struct config *c, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
-static int mapped_ip(const struct sockaddr *sa, unsigned char out[16])
-{
-	if (sa && sa->sa_family == AF_INET) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 1;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return 1;
-	}
-	return 0;
-}
-
 int config_match(const struct config *c, const char *name, const struct sockaddr *addr,
 		 uint16_t port)
 {
 	unsigned char ip[16];
-	int have_ip = mapped_ip(addr, ip);
+	int have_ip = addr_sockaddr_ip16(addr, ip) == 0;
 	const struct config_rules *r = &c->rules;
 
 	/* Patterns are stored in section order: the first hit is the first

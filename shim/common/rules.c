@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
+
 #include "text.h"
 
 static int valid_name(const char *s)
@@ -35,9 +37,7 @@ static int parse_net(const char *s, struct rule_pattern *p)
 	ip[n] = '\0';
 	if (inet_pton(AF_INET, ip, a) == 1) {
 		v4 = 1;
-		memset(p->ip, 0, 10);
-		p->ip[10] = p->ip[11] = 0xff;
-		memcpy(p->ip + 12, a, 4);
+		addr_ip16(AF_INET, a, p->ip);
 	} else if (inet_pton(AF_INET6, ip, p->ip) == 1) {
 		v4 = 0;
 	} else {

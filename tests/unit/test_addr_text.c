@@ -57,10 +57,22 @@ static void test_loopback_in_every_spelling(void)
 	CHECK(addr_port((struct sockaddr *)&a, l) == 25);
 }
 
+static void test_ip_literals_are_told_from_names(void)
+{
+	CHECK(addr_is_ip_text("192.0.2.1"));
+	CHECK(addr_is_ip_text("2001:db8::1"));
+	CHECK(addr_is_ip_text("::1"));
+	CHECK(!addr_is_ip_text("mail.test"));
+	CHECK(!addr_is_ip_text("[::1]"));
+	CHECK(!addr_is_ip_text("192.0.2.1:25"));
+	CHECK(!addr_is_ip_text(""));
+}
+
 int main(void)
 {
 	test_host_port_forms();
 	test_v4_mapped_equals_v4();
 	test_loopback_in_every_spelling();
+	test_ip_literals_are_told_from_names();
 	return check_done("test_addr_text");
 }

@@ -42,7 +42,7 @@ int check_main(const char *destination)
 		freeaddrinfo(res);
 	}
 	/* The app's view: a name it resolved, or the address it dialled. */
-	int rule = config_for_destination(&base, hostname_is_ip(host) ? "" : host, sa, port, &c);
+	int rule = config_for_destination(&base, addr_is_ip_text(host) ? "" : host, sa, port, &c);
 
 	printf("destination      %s port %u%s%s%s\n", host, port, ip[0] ? " (" : "", ip,
 	       ip[0] ? ")" : " (does not resolve here)");

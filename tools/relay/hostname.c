@@ -1,6 +1,5 @@
 #include "hostname.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -15,10 +14,4 @@ void hostname_ours(char *buf, size_t len)
 	/* text_is_host: letters, digits, '-', '.', '_' (or an address):
 	 * never a space or a line break inside "EHLO <name>\r\n". */
 	snprintf(buf, len, "%s", host[0] && text_is_host(host) ? host : "localhost");
-}
-
-int hostname_is_ip(const char *s)
-{
-	unsigned char addr[16];
-	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }

@@ -1,6 +1,5 @@
-/* Names the relay needs in several places: its own, for the EHLO it says
- * itself (STARTTLS set-up, AUTH injection, probe), and whether a
- * destination is an IP address rather than a name. */
+/* The relay's own name, for the EHLO it says itself (STARTTLS set-up,
+ * AUTH injection, probe). */
 #ifndef SMTPSHIM_HOSTNAME_H
 #define SMTPSHIM_HOSTNAME_H
 
@@ -10,8 +9,5 @@
  * is empty or not a plain host name (nothing that could break an EHLO
  * line).  buf gets at most len - 1 characters. */
 void hostname_ours(char *buf, size_t len);
-
-/* True for an IPv4 or IPv6 address literal (no brackets). */
-int hostname_is_ip(const char *s);
 
 #endif

@@ -149,7 +149,7 @@ static void show_certificate(struct probe *p, SSL *ssl)
 	}
 	BIO_free(b);
 	long v = SSL_get_verify_result(ssl);
-	int name_ok = hostname_is_ip(p->host) ? X509_check_ip_asc(cert, p->host, 0) == 1
+	int name_ok = addr_is_ip_text(p->host) ? X509_check_ip_asc(cert, p->host, 0) == 1
 			    : X509_check_host(cert, p->host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
 					      NULL) == 1;
 	say(p, "certificate: %s, issued by %s, valid until %s", subject, issuer, until);
@@ -171,7 +171,7 @@ static SSL *handshake(struct probe *p, int fd)
 		return NULL;
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	SSL_set_fd(ssl, fd);
-	if (!hostname_is_ip(p->host))
+	if (!addr_is_ip_text(p->host))
 		SSL_set_tlsext_host_name(ssl, p->host);
 	for (;;) {
 		ERR_clear_error();

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../shim/common/addr.h"
 #include "../../shim/common/smtp_reply.h"
-#include "hostname.h"
 #include "net.h"
 
 #define CERT_PREFIX "certificate verify failed: "
@@ -43,7 +43,7 @@ SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
 
 static int set_identity(SSL *ssl, const char *identity)
 {
-	if (hostname_is_ip(identity))
+	if (addr_is_ip_text(identity))
 		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), identity);
 	/* Partial wildcards ("mail*.example.com") are not for mail servers. */
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
