@@ -8,7 +8,9 @@
 
 void names_record(int family, const void *ip, const char *name);
 
-/* Copies the most recent name for the address of sa; 0 if found. */
+/* Copies the name for the address of sa that this thread resolved last,
+ * else the one any thread resolved last; 0 if found.  Takes no lock and
+ * allocates nothing (safe in connect() from a signal handler). */
 int names_lookup(const struct sockaddr *sa, char *name, size_t len);
 
 #endif

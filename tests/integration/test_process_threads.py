@@ -24,25 +24,47 @@ def short_message(message, tmp_path_factory):
     return path, data
 
 
-def test_threads_64_deliver(short_message, run_program, start_server, trap25):
-    srv = start_server("implicit")
+def threads_deliver(short_message, run_program, srv, *names):
+    """Runs threads_64_deliver and checks that each thread's message arrived
+    once, over TLS, with the TLS server name the thread itself resolved."""
     path, data = short_message
-    run = run_program("threads_64_deliver", srv, str(THREADS), message_path=path,
-                      expected=data, timeout=60)
+    run = run_program("threads_64_deliver", srv, str(THREADS), *names[1:],
+                      host=names[0], message_path=path, expected=data, timeout=60)
     assert run.returncode == 0 and f"{THREADS} threads delivered" in run.oks, run.describe()
     got = srv.received()
     assert len(got) == THREADS, f"server stored {len(got)} of {THREADS} messages"
-    seen = set()
+    seen, wrong = set(), []
     for m in got:
         head, _, rest = m.content.partition(b"\r\n")
-        match = re.fullmatch(rb"X-Thread: (\d\d)", head)
+        match = re.fullmatch(rb"X-Thread: (\d\d) (\S+)", head)
         assert match, f"message does not start with X-Thread: {head[:60]!r}"
-        seen.add(int(match.group(1)))
+        n, name = int(match.group(1)), match.group(2).decode()
+        seen.add(n)
+        assert name == names[n % len(names)], head
+        if m.sni != name:
+            wrong.append(f"thread {n:02d} resolved {name}, its session was verified "
+                         f"against {m.sni}")
         assert rest == data, first_difference(rest, data)
         assert m.tls and (m.mail_from, m.rcpt_tos) == (run.mail_from, run.rcpts), m
     assert seen == set(range(THREADS)), f"missing threads {set(range(THREADS)) - seen}"
-    assert_nothing_stored(trap25)
+    assert not wrong, f"{len(wrong)} of {THREADS} sessions:\n" + "\n".join(sorted(wrong))
     assert_no_relay_left(run)
+
+
+def test_threads_64_deliver(short_message, run_program, start_server, trap25):
+    srv = start_server("implicit")
+    threads_deliver(short_message, run_program, srv, "mail.test")
+    assert_nothing_stored(trap25)
+
+
+def test_threads_resolving_two_names_of_one_address_each_verify_their_own(
+        short_message, run_program, start_server, trap25):
+    # mail.test and other.test both resolve to 127.0.0.1 (tests/netns-run);
+    # every thread has resolved before any connects, so each connect()
+    # follows another thread's look-up of the other name.
+    srv = start_server("implicit")
+    threads_deliver(short_message, run_program, srv, "mail.test", "other.test")
+    assert_nothing_stored(trap25)
 
 
 def test_first_call_from_thread(run_program, start_server, trap25):

@@ -1,10 +1,15 @@
 /* 64 threads, released together by a barrier, each resolve, connect and
- * deliver a message of their own ("X-Thread: NN" put before the message)
- * at the same moment.  The shim's first use, its name and session tables
- * and its spawning of relays all happen concurrently; every message must
- * arrive.
+ * deliver a message of their own ("X-Thread: NN NAME" put before the
+ * message) at the same moment.  The shim's first use, its name and session
+ * tables and its spawning of relays all happen concurrently; every message
+ * must arrive.
  *
- * usage: threads_64_deliver HOST PORT MESSAGE [THREADS] */
+ * With HOST2 (a second name for the same address), odd threads resolve
+ * that one, and every thread has resolved before any connects: each
+ * connect() comes after another thread's look-up of the other name, and
+ * each session must still be verified against its own thread's name.
+ *
+ * usage: threads_64_deliver HOST PORT MESSAGE [THREADS [HOST2]] */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,21 +22,22 @@
 struct job {
 	pthread_t t;
 	int n;
+	const char *host;
 	const struct client_args *a;
 	char err[1600];
 };
 
-static pthread_barrier_t start;
+static pthread_barrier_t start, resolved;
 
 static void *run(void *arg)
 {
 	struct job *j = arg;
 	struct sockaddr_storage dst, peer;
 	socklen_t len, plen = sizeof peer;
-	char head[32];
+	char head[300];
 	char w[ADDR_STR_MAX], g[ADDR_STR_MAX];
 
-	int hn = snprintf(head, sizeof head, "X-Thread: %02d\r\n", j->n);
+	int hn = snprintf(head, sizeof head, "X-Thread: %02d %s\r\n", j->n, j->host);
 	char *msg = malloc((size_t)hn + j->a->len);
 	if (!msg) {
 		snprintf(j->err, sizeof j->err, "out of memory");
@@ -41,7 +47,8 @@ static void *run(void *arg)
 	memcpy(msg + hn, j->a->data, j->a->len);
 
 	pthread_barrier_wait(&start);
-	resolve(j->a->host, j->a->port, AF_UNSPEC, 0, &dst, &len);
+	resolve(j->host, j->a->port, AF_UNSPEC, 0, &dst, &len);
+	pthread_barrier_wait(&resolved);
 	int fd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, len) < 0) {
 		snprintf(j->err, sizeof j->err, "connect: %s", strerror(errno));
@@ -64,11 +71,14 @@ int main(int argc, char **argv)
 	struct client_args a;
 	client_args(argc, argv, &a);
 	int n = a.nextra ? atoi(a.extra[0]) : 64;
+	const char *host2 = a.nextra > 1 ? a.extra[1] : a.host;
 	struct job *jobs = calloc((size_t)n, sizeof *jobs);
-	if (!jobs || pthread_barrier_init(&start, NULL, (unsigned)n))
+	if (!jobs || pthread_barrier_init(&start, NULL, (unsigned)n) ||
+	    pthread_barrier_init(&resolved, NULL, (unsigned)n))
 		fail("setting up %d threads", n);
 	for (int i = 0; i < n; i++) {
 		jobs[i].n = i;
+		jobs[i].host = i % 2 ? host2 : a.host;
 		jobs[i].a = &a;
 		if (pthread_create(&jobs[i].t, NULL, run, &jobs[i]))
 			fail("pthread_create #%d failed", i);

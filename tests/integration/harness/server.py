@@ -27,6 +27,7 @@ class Received:
     helo: str | None
     auth_user: str | None = None  # who authenticated (servers with users=)
     auth_mech: str | None = None  # and with which mechanism
+    sni: str | None = None        # the server name the client asked for in TLS
 
 
 class _Recorder:
@@ -47,6 +48,7 @@ class _Recorder:
             helo=session.host_name,
             auth_user=who[0] if who else None,
             auth_mech=who[1] if who else None,
+            sni=getattr(sslobj, "requested_name", None),
         ))
         return "250 2.0.0 Ok: stored"
 
@@ -84,6 +86,11 @@ class _Xoauth2:
         return AuthResult(success=False, handled=False)
 
 
+def _remember_sni(ssl_object, server_name, context):
+    # What the client asked for is what it verifies the certificate against.
+    ssl_object.requested_name = server_name
+
+
 class MailServer:
     """SMTP server on host:port (0 = free port) in one of MODES."""
 
@@ -111,6 +118,7 @@ class MailServer:
         if cert is not None:
             self._ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self._ctx.load_cert_chain(cert.cert, cert.key)
+            self._ctx.sni_callback = _remember_sni
         self._loop = asyncio.new_event_loop()
         self._thread = None
         self._server = None
