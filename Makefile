@@ -20,10 +20,13 @@ SHIM_SRC   := $(wildcard shim/*.c)
 RELAY_SRC  := $(wildcard tools/relay/*.c)
 
 # The shim is built once per C library and architecture it must reach,
-# where glibc's $LIB in LD_PRELOAD leads each program: lib/<triplet> for
-# native programs, lib32 for 32-bit ones on a multilib system (and
-# lib/i386-linux-gnu on a multiarch one).  So one setting serves 64- and
-# 32-bit programs.  The relay and the wrapper are native only.
+# where the one LD_PRELOAD value ".../$LIB/libsmtpshim.so" leads each
+# program: glibc expands $LIB to lib/<triplet> for native programs, lib32
+# for 32-bit ones on a multilib system (lib/i386-linux-gnu on a multiarch
+# one); musl's loader takes the path literally, so a directory named "$LIB"
+# (a link to the musl build) serves musl programs.  Every program of an
+# exec chain finds its own build, and no loader meets the others' entry.
+# The relay and the wrapper are native only.
 TRIPLET   := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 MUSL_TRIPLET := $(subst -gnu,-musl,$(TRIPLET))
 HAVE_M32  := $(shell echo 'int main(void){return 0;}' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null && echo yes)
@@ -32,8 +35,10 @@ HAVE_MUSL := $(shell command -v musl-gcc >/dev/null 2>&1 && echo yes)
 SHIM_NATIVE := shim/lib/$(TRIPLET)/libsmtpshim.so
 SHIM_I386   := shim/lib32/libsmtpshim.so
 SHIM_MUSL   := shim/lib/$(MUSL_TRIPLET)/libsmtpshim.so
+LIB_TOKEN   := $$LIB
+SHIM_MUSL_LINK := shim/$(LIB_TOKEN)
 SHIMS := $(SHIM_NATIVE) $(if $(HAVE_M32),$(SHIM_I386) shim/lib/i386-linux-gnu/libsmtpshim.so) \
-         $(if $(HAVE_MUSL),$(SHIM_MUSL))
+         $(if $(HAVE_MUSL),$(SHIM_MUSL) $(SHIM_MUSL_LINK))
 
 RELAY   := tools/smtpshim-relay
 WRAPPER := tools/smtpshim
@@ -73,6 +78,8 @@ $(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
 $(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
 	@mkdir -p $(dir $@)
 	musl-gcc $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^)
+$(SHIM_MUSL_LINK): | $(SHIM_MUSL)
+	ln -sfn lib/$(MUSL_TRIPLET) '$@'
 
 shim/lib/i386-linux-gnu/libsmtpshim.so: $(SHIM_I386)
 	@mkdir -p $(dir $@)
@@ -85,7 +92,6 @@ shim/libsmtpshim.so: $(SHIM_NATIVE)
 $(RELAY): $(call objs,native,$(RELAY_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
 
-$(call objs,native,tools/smtpshim.c): PATHS += -DSMTPSHIM_MUSL_TRIPLET='"$(MUSL_TRIPLET)"'
 $(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -135,11 +141,19 @@ sanitize: all build/asan/smtpshim-relay
 deps:
 	@tests/install-deps
 
-test: deps all unit fuzz sanitize
-	tests/netns-run /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
-
-demo: deps all
+# test and demo install first, then start make afresh: which variants can
+# be built (HAVE_M32, HAVE_MUSL) is decided when the Makefile is read, and
+# must see the compilers deps has just installed.
+test: deps
+	@$(MAKE) --no-print-directory all unit fuzz sanitize integration
+demo: deps
+	@$(MAKE) --no-print-directory all
 	tests/netns-run /usr/bin/python3 tests/demo.py
+
+# -rs: every skipped test and why, listed at the end.
+PYTEST := /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider
+integration: all
+	tests/netns-run $(PYTEST) tests/integration
 
 # make install [DESTDIR=] [PREFIX=/usr/local]: the wrapper in bin/, the relay
 # in libexec/, each shim build where glibc's $LIB (or musl's loader) finds it.
@@ -150,6 +164,7 @@ install: all
 	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so)
 	$(if $(HAVE_M32),install -D -m 755 $(SHIM_I386) $(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so)
 	$(if $(HAVE_MUSL),install -D -m 755 $(SHIM_MUSL) $(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so)
+	$(if $(HAVE_MUSL),ln -sfn lib/$(MUSL_TRIPLET) '$(DESTDIR)$(PREFIX)/$(LIB_TOKEN)')
 	install -D -m 644 docs/smtpshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtpshim.1
 	install -D -m 644 docs/smtpshim.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/smtpshim.conf.5
 
@@ -157,12 +172,12 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/smtpshim $(DESTDIR)$(LIBEXECDIR)/smtpshim-relay \
 		$(DESTDIR)$(PREFIX)/lib/$(TRIPLET)/libsmtpshim.so $(DESTDIR)$(PREFIX)/lib32/libsmtpshim.so \
 		$(DESTDIR)$(PREFIX)/lib/i386-linux-gnu/libsmtpshim.so \
-		$(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so \
+		$(DESTDIR)$(PREFIX)/lib/$(MUSL_TRIPLET)/libsmtpshim.so '$(DESTDIR)$(PREFIX)/$(LIB_TOKEN)' \
 		$(DESTDIR)$(PREFIX)/share/man/man1/smtpshim.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/smtpshim.conf.5
 
 clean:
-	rm -rf build shim/lib shim/lib32 shim/libsmtpshim.so $(RELAY) $(WRAPPER)
+	rm -rf build shim/lib shim/lib32 '$(SHIM_MUSL_LINK)' shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit fuzz bench sanitize deps test demo install uninstall clean FORCE
+.PHONY: all unit fuzz bench sanitize deps test integration demo install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)

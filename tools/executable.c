@@ -61,30 +61,25 @@ static int load_header(int fd, struct elf_view *v)
 	return 0;
 }
 
-static int find_interp(int fd, const struct elf_view *v, char *interp, size_t len)
+/* 1 when the program names an interpreter (a dynamic loader), 0 if not. */
+static int has_interp(int fd, const struct elf_view *v)
 {
 	for (unsigned i = 0; i < v->phnum && i < 256; i++) {
 		off_t at = (off_t)(v->phoff + (unsigned long)i * v->phentsize);
-		unsigned long type, off, size;
+		unsigned long type;
 		if (v->is64) {
 			Elf64_Phdr p;
 			if (read_at(fd, &p, sizeof p, at) < 0)
 				return -1;
-			type = p.p_type, off = p.p_offset, size = p.p_filesz;
+			type = p.p_type;
 		} else {
 			Elf32_Phdr p;
 			if (read_at(fd, &p, sizeof p, at) < 0)
 				return -1;
-			type = p.p_type, off = p.p_offset, size = p.p_filesz;
+			type = p.p_type;
 		}
-		if (type != PT_INTERP)
-			continue;
-		if (size >= len)
-			size = len - 1;
-		if (read_at(fd, interp, size, (off_t)off) < 0)
-			return -1;
-		interp[size] = '\0';
-		return 1;
+		if (type == PT_INTERP)
+			return 1;
 	}
 	return 0;
 }
@@ -129,7 +124,6 @@ void executable_inspect(const char *command, struct exe_info *info)
 {
 	struct elf_view v;
 	struct stat st;
-	char interp[256];
 
 	memset(info, 0, sizeof *info);
 	if (find_in_path(command, info->path, sizeof info->path) < 0)
@@ -140,13 +134,13 @@ void executable_inspect(const char *command, struct exe_info *info)
 	if (fstat(fd, &st) == 0)
 		info->setuid = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
 	if (load_header(fd, &v) == 0) {
-		int has_interp = find_interp(fd, &v, interp, sizeof interp);
+		int interp = has_interp(fd, &v);
 		if (is_go(fd, &v))
 			info->kind = EXE_GO;
-		else if (has_interp == 0)
+		else if (interp == 0)
 			info->kind = EXE_STATIC;
-		else if (has_interp > 0)
-			info->kind = strstr(interp, "musl") ? EXE_MUSL : EXE_GLIBC;
+		else if (interp > 0)
+			info->kind = EXE_DYNAMIC;
 	}
 	close(fd);
 }

@@ -7,8 +7,7 @@
 
 enum exe_kind {
 	EXE_UNKNOWN,  /* not found, not readable, or not ELF (a script): just run it */
-	EXE_GLIBC,    /* dynamically linked, glibc (or any non-musl) loader */
-	EXE_MUSL,     /* dynamically linked against musl */
+	EXE_DYNAMIC,  /* dynamically linked (glibc or musl): the shim can load */
 	EXE_STATIC,   /* no program interpreter: LD_PRELOAD cannot reach it */
 	EXE_GO,       /* Go: makes its own system calls, whatever its linking */
 };

@@ -22,9 +22,6 @@
 #ifndef SMTPSHIM_HELPER_DEFAULT
 #define SMTPSHIM_HELPER_DEFAULT SMTPSHIM_PREFIX "/libexec/smtpshim/smtpshim-relay"
 #endif
-#ifndef SMTPSHIM_MUSL_TRIPLET
-#define SMTPSHIM_MUSL_TRIPLET "x86_64-linux-musl"
-#endif
 
 static void usage(FILE *out)
 {
@@ -86,7 +83,9 @@ static void set_option(struct config *check, const char *name, const char *value
 
 /* Build tree first (tools/ beside shim/), then the installed location.
  * lib_root is where "$LIB/libsmtpshim.so" lives: glibc expands $LIB to
- * lib/<multiarch triplet>, picking the 32- or 64-bit build by itself. */
+ * lib/<multiarch triplet> (or lib32), picking the 64- or 32-bit build by
+ * itself; musl's loader reads "$LIB" literally, a directory that leads to
+ * the musl build.  So one value serves every program of an exec chain. */
 static void find_parts(char *lib_root, char *helper, size_t len)
 {
 	char self[PATH_MAX];
@@ -287,10 +286,7 @@ int main(int argc, char **argv)
 	executable_inspect(argv[i], &exe);
 	check_reachable(argv[i], &exe);
 	find_parts(root, helper, sizeof root);
-	if (exe.kind == EXE_MUSL) /* musl's loader knows no $LIB */
-		snprintf(lib, sizeof lib, "%s/lib/%s/libsmtpshim.so", root, SMTPSHIM_MUSL_TRIPLET);
-	else
-		snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
+	snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
 	if (!getenv("SMTPSHIM_HELPER"))
 		setenv("SMTPSHIM_HELPER", helper, 1);
 	preload(lib);

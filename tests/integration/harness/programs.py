@@ -48,17 +48,25 @@ class Programs:
     def __init__(self, outdir: Path):
         self.outdir = outdir
         self._built: dict[tuple, Path] = {}
-        self._usable: dict[str, str | None] = {}
+        self._usable: dict[tuple, str | None] = {}
         self._lock = threading.Lock()
 
-    def unusable(self, variant: str) -> str | None:
-        """Why `variant` cannot be built here, or None if it can."""
-        with self._lock:
-            if variant not in self._usable:
-                self._usable[variant] = self._probe(variant)
-            return self._usable[variant]
+    def unbuildable(self, variant: str) -> str | None:
+        """Why `variant` cannot be compiled here, or None if it can."""
+        return self._once(("build", variant), self._probe_build, variant)
 
-    def _probe(self, variant: str) -> str | None:
+    def unusable(self, variant: str) -> str | None:
+        """Why `variant` cannot be built or run here, or None if it can."""
+        return (self.unbuildable(variant) or
+                self._once(("run", variant), self._probe_run, variant))
+
+    def _once(self, key, probe, variant):
+        with self._lock:
+            if key not in self._usable:
+                self._usable[key] = probe(variant)
+            return self._usable[key]
+
+    def _probe_build(self, variant: str) -> str | None:
         cc = COMPILERS[variant]
         if not shutil.which(cc[0]):
             return f"{cc[0]} is not installed"
@@ -68,9 +76,16 @@ class Programs:
         p = subprocess.run([*cc, "-o", str(out), str(probe)], capture_output=True, text=True)
         if p.returncode:
             return f"{' '.join(cc)} cannot build a program: {p.stderr.strip()[-300:]}"
-        r = subprocess.run([str(out)], capture_output=True, text=True)
+        return None
+
+    def _probe_run(self, variant: str) -> str | None:
+        try:
+            r = subprocess.run([str(self.outdir / f"probe-{variant}")], capture_output=True,
+                               text=True)
+        except OSError as e:    # a kernel without 32-bit support: Exec format error
+            return f"{variant} programs cannot be started here: {e.strerror}"
         if r.returncode or r.stdout != "probe\n":
-            return f"a {variant} program does not run here: {r.stderr.strip()[-300:]}"
+            return f"{variant} programs do not run here: {r.stderr.strip()[-300:]}"
         return None
 
     def require(self, variant: str):
