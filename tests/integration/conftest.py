@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from harness import compat
+from harness import compat, provenance
 from harness.clients import CLIENTS, SMTPSHIM
 from harness.message import standard_message
 from harness.pki import make_pki
@@ -24,6 +24,16 @@ def pytest_sessionstart(session):
         inside = False
     if not inside:
         pytest.exit("run the integration tests under tests/netns-run", returncode=2)
+    provenance.start()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: run after every other test of the session")
+
+
+def pytest_collection_modifyitems(items):
+    # test_install_list.py judges what all the others used
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 @pytest.fixture(scope="session")
