@@ -24,6 +24,7 @@ NAMES = {"smtplib": "Python smtplib", "netsmtp": "Perl Net::SMTP"}
 outcomes = defaultdict(lambda: defaultdict(int))   # program -> outcome -> count
 behaviours = {}                                     # C test program test -> outcome
 connects = {}                                       # program -> how it connects
+skips = defaultdict(int)                            # why a test was skipped -> how many
 
 
 def program_of(item):
@@ -39,6 +40,8 @@ def program_of(item):
 
 
 def record(item, report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        skips[report.longrepr[2].removeprefix("Skipped: ")] += 1
     program = program_of(item)
     if program is None:
         return
@@ -96,7 +99,20 @@ def write():
                   "| behaviour | result |", "|---|---|"]
         lines += [f"| {name} | {outcome} |" for name, outcome in sorted(behaviours.items())]
         lines.append("")
-    lines += ["## Programs the shim cannot reach", "",
+    lines += ["## What a machine may lack, and what is then skipped", "",
+              "A test that needs what the machine cannot do is skipped with the reason,",
+              "and `make test` lists every skip at its end (pytest -rs):", "",
+              "| the machine lacks | skipped |", "|---|---|",
+              "| 32-bit support in the kernel (`Exec format error`) or gcc-multilib | "
+              "the i386 programs and exec chains with one (the i386 shim is still built "
+              "and checked with readelf) |",
+              "| musl-tools | the musl programs and exec chains with one |",
+              "| exim4 (not installable, or another MTA installed) | test_mta_exim.py |",
+              "| strace | how programs connect (this table's column) |",
+              "| valgrind | test_memory.py |", "",
+              "In the run that wrote this file:", ""]
+    lines += [f"- {n} skipped: {why}" for why, n in sorted(skips.items())] or ["- nothing skipped"]
+    lines += ["", "## Programs the shim cannot reach", "",
               "Statically linked programs and Go programs make their system calls without",
               "the C library's `connect()`; `smtpshim` detects them before running them and",
               "points to `smtpshim listen`, a local SMTP port whose connections are relayed",
