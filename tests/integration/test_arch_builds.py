@@ -168,3 +168,20 @@ def test_exec_chain_of_abis_each_delivers(chain, programs, run_program, start_se
     assert not complaints, f"a loader complained: {complaints}\n{run.describe()}"
     assert_nothing_stored(trap25)
     assert_no_relay_left(run)
+
+
+def test_make_install_gives_each_loader_its_build_from_one_value(tmp_path, programs):
+    # the installed value is PREFIX/$LIB/libsmtpshim.so, as the wrapper sets it
+    why = programs.unbuildable("musl")
+    if why:
+        pytest.skip(f"no musl compiler: {why}")
+    p = subprocess.run(["make", "-s", "-C", str(REPO), "install", f"DESTDIR={tmp_path}",
+                        "PREFIX=/usr/local"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    prefix = tmp_path / "usr" / "local"
+    glibc = prefix / "lib" / TRIPLET / "libsmtpshim.so"
+    musl = prefix / "$LIB" / "libsmtpshim.so"
+    assert "ELF64" in readelf("-h", str(glibc)) and "[libc.so.6]" in readelf("-d", str(glibc))
+    assert musl.exists(), f"make install made no {musl} for musl's loader"
+    assert os.path.realpath(musl) == str(prefix / "lib" / MUSL_TRIPLET / "libsmtpshim.so")
+    assert "[libc.so]" in readelf("-d", str(musl))
