@@ -16,7 +16,7 @@ def test_everything_the_tests_used_is_installed_by_install_deps():
     assert used, "nothing was recorded: harness/provenance.py is not recording"
     listed = provenance.install_list()
     brought = provenance.install_closure(listed)
-    owners = provenance._dpkg_owners()
+    owners = provenance.dpkg_owners()
     stray, missing = [], {}
     for path, who in sorted(used.items()):
         pkg = provenance.owner_of(path, owners)

@@ -74,7 +74,7 @@ def used() -> dict[str, str]:
     return {f: who for f, who in found.items() if not os.path.realpath(f).startswith(ours)}
 
 
-def _dpkg_owners() -> dict[str, str]:
+def dpkg_owners() -> dict[str, str]:
     """Every file dpkg knows -> its package."""
     owners = {}
     for lst in Path("/var/lib/dpkg/info").glob("*.list"):
