@@ -28,7 +28,7 @@ class Relay:
     """smtpshim-relay as the shim starts it: a loopback listener on fd 3,
     the session text on fd 4 (a socket pair), and an app that connects."""
 
-    def __init__(self):
+    def __init__(self, intruder: bool = False):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.text_end, child_end = socket.socketpair()
         lfd, sfd = self.listener.fileno(), child_end.fileno()
@@ -44,6 +44,9 @@ class Relay:
                                      stderr=subprocess.PIPE,
                                      env={"PATH": os.environ["PATH"], "HOME": "/"})
         child_end.close()
+        # intruder: another local process reaches the port before the app
+        self.intruder = (socket.create_connection(self.listener.getsockname(), timeout=10)
+                         if intruder else None)
         self.app = socket.create_connection(self.listener.getsockname(), timeout=10)
         self.listener.close()
 
@@ -72,7 +75,9 @@ class Relay:
         return data.decode(errors="replace").split("\n")[0].rstrip("\r")
 
     def close(self):
-        for s in (self.app, self.text_end):
+        for s in (self.app, self.text_end, self.intruder):
+            if s is None:
+                continue
             try:
                 s.close()
             except OSError:
@@ -88,8 +93,8 @@ class Relay:
 def relay():
     started = []
 
-    def start():
-        started.append(Relay())
+    def start(**kw):
+        started.append(Relay(**kw))
         return started[-1]
     yield start
     for r in started:
@@ -116,6 +121,34 @@ def test_setting_after_the_at_lines_is_refused(relay, pki):
     attacker.close()
     assert line.startswith("421 4.3.0 smtpshim: the relay did not get its session"), line
     assert r.proc.wait(10) != 0
+
+
+def test_local_process_racing_for_the_relay_port_is_turned_away(relay, pki, start_server):
+    # it connected first, but it is not the program's socket: closed unserved
+    srv = start_server("implicit")
+    r = relay(intruder=True)
+    r.send_text(settings(pki, mode="tls", port=srv.port)
+                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@end\n")
+    assert r.reply().startswith("220 "), "the program's own socket was not served"
+    r.intruder.settimeout(10)
+    try:
+        got = r.intruder.recv(4096)
+    except ConnectionResetError:
+        got = b""
+    assert got == b"", f"the intruder was served: {got[:200]!r}"
+
+
+def test_relay_holding_a_session_can_leave_no_core_dump(relay, pki, start_server):
+    # it may hold a password: RLIMIT_CORE 0 (and PR_SET_DUMPABLE 0, which
+    # only another user's view of /proc shows) before it reads anything
+    srv = start_server("implicit")
+    r = relay()
+    r.send_text(settings(pki, mode="tls", port=srv.port)
+                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@end\n")
+    assert r.reply().startswith("220 ")
+    limits = Path(f"/proc/{r.proc.pid}/limits").read_text()
+    core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+    assert core.split()[4:6] == ["0", "0"], core
 
 
 def test_text_without_end_gets_a_421(relay, pki, start_server):
