@@ -43,8 +43,9 @@ static int open_port(const char *where, struct sockaddr_storage *bound, socklen_
 		return -1;
 	}
 	/* Whoever reaches this port sends as the configured account: it
-	 * serves this machine's own user only. */
-	if (!addr_is_loopback(ai->ai_addr)) {
+	 * serves this machine's own user only.  The unspecified address is
+	 * this host to connect() but every interface to bind(). */
+	if (!addr_is_loopback(ai->ai_addr) || addr_is_unspecified(ai->ai_addr)) {
 		fprintf(stderr, "smtpshim listen: %s is not a loopback address; the port would let "
 				"other hosts send mail as you\n", host);
 		freeaddrinfo(ai);
