@@ -12,6 +12,9 @@ from harness.checks import assert_delivered, assert_refused
 from harness.clients import SMTPSHIM, run_client
 
 
+LISTENERS = {}     # port or path -> the Popen of its listener
+
+
 @pytest.fixture
 def listener(pki, free_port):
     """smtpshim listen on 127.0.0.1:<free port>, relaying to `relay`."""
@@ -23,6 +26,7 @@ def listener(pki, free_port):
                              stderr=subprocess.PIPE, start_new_session=True,
                              env={**os.environ, "SMTPSHIM_CONFIG": ""})
         procs.append(p)
+        LISTENERS[free_port] = p
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:   # until it listens
             if subprocess.run(["ss", "-Hltn", f"sport = :{free_port}"], capture_output=True,
@@ -96,6 +100,57 @@ def test_listen_serves_only_its_own_user(message, start_server, listener):
                        capture_output=True, text=True, timeout=30)
     assert "421 4.7.1 smtpshim: this port serves its own user only" in p.stdout, p
     assert not srv.received()
+
+
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+# A whole session in one write, then close: by the time the listener looks
+# at a connection waiting in its queue, the client's socket has no owner
+# left.  All are opened before any is closed, so the queue holds many.
+HIT_AND_RUN = """
+import socket, sys
+family = socket.AF_UNIX if sys.argv[1].startswith("/") else socket.AF_INET
+where = sys.argv[1] if family == socket.AF_UNIX else ("127.0.0.1", int(sys.argv[1]))
+session = (b"EHLO intruder.test\\r\\nMAIL FROM:<mallory@intruder.test>\\r\\n"
+           b"RCPT TO:<victim@mail.test>\\r\\nDATA\\r\\nSubject: sent as you\\r\\n\\r\\n"
+           b"hi\\r\\n.\\r\\nQUIT\\r\\n")
+socks = []
+for _ in range(int(sys.argv[2])):
+    try:
+        s = socket.socket(family)
+        s.connect(where)
+        s.sendall(session)
+        socks.append(s)
+    except OSError as e:
+        print("refused:", e)
+for s in socks:
+    s.close()
+"""
+
+
+def test_another_users_connect_send_close_never_reaches_the_server(message, start_server,
+                                                                    listener):
+    # A closed client's row in /proc/net/tcp is TIME_WAIT with uid 0: a
+    # check that took uid 0 for root let these through as the owner.
+    srv = start_server("implicit")
+    port = listener(f"mail.test:{srv.port}", "--mode", "tls")
+    # A listener that is behind (a loaded machine, or one the attacker
+    # keeps busy) finds the connections closed by the time it looks at
+    # them; stopping it for the attack makes that certain.
+    os.kill(LISTENERS[port].pid, signal.SIGSTOP)
+    try:
+        p = subprocess.run([*AS_NOBODY, "/usr/bin/python3", "-c", HIT_AND_RUN, str(port), "60"],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(LISTENERS[port].pid, signal.SIGCONT)
+    assert p.returncode == 0, p.stderr
+    time.sleep(3)    # a relay started for any of them has had time to connect
+    assert not srv.sessions(), \
+        f"{srv.sessions()} of 60 connections of another user reached the server"
+    assert not srv.received()
+    # and the owner is still served
+    run = run_client("smtplib", message, host="127.0.0.1", port=port)
+    assert_delivered(srv, run, tls=True)
 
 
 def test_listen_refuses_a_non_loopback_address(pki):
