@@ -1,6 +1,5 @@
 #include "sessions.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,44 +8,46 @@
 
 /* Fixed size: older entries are overwritten by newer sessions; a program
  * with more than this many intercepted sockets open at once is not one we
- * have met. */
+ * have met.
+ *
+ * No lock, as in names.c: connect() and getpeername() may be called from a
+ * signal handler that interrupted this code on the same thread (POSIX
+ * allows it), and a lock held across fork() would stay held in the child.
+ * Each entry is a sequence lock: odd while written; a reader that sees it
+ * odd or changed ignores the entry. */
 #define SESSIONS_MAX 256
 
 struct entry {
+	atomic_uint seq;
 	dev_t dev;
 	ino_t ino;
 	struct session s;
 };
 
 static struct entry table[SESSIONS_MAX];
-static unsigned next;
+static atomic_uint next_slot;
 static atomic_uint count; /* lets lookups skip everything until a first session */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* A fork while another thread holds the lock would leave the child's copy
- * locked forever: hosts fork from threads (MTAs do), so start it afresh. */
-static void unlock_in_child(void)
-{
-	pthread_mutex_init(&lock, NULL);
-}
-
-__attribute__((constructor)) static void register_fork_handler(void)
-{
-	pthread_atfork(NULL, NULL, unlock_in_child);
-}
 
 void sessions_record(int fd, const struct session *s)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return;
-	pthread_mutex_lock(&lock);
-	struct entry *e = &table[next++ % SESSIONS_MAX];
-	e->dev = st.st_dev;
-	e->ino = st.st_ino;
-	e->s = *s;
-	pthread_mutex_unlock(&lock);
-	atomic_fetch_add(&count, 1);
+	/* A slot being written (by another thread, or by the code this
+	 * handler interrupted, or half written before a fork) is passed over. */
+	for (int tries = 0; tries < SESSIONS_MAX; tries++) {
+		struct entry *e = &table[atomic_fetch_add(&next_slot, 1) % SESSIONS_MAX];
+		unsigned q = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		if ((q & 1) || !atomic_compare_exchange_strong(&e->seq, &q, q + 1))
+			continue;
+		atomic_thread_fence(memory_order_release);
+		e->dev = st.st_dev;
+		e->ino = st.st_ino;
+		e->s = *s;
+		atomic_store_explicit(&e->seq, q + 2, memory_order_release);
+		atomic_fetch_add(&count, 1);
+		return;
+	}
 }
 
 int sessions_lookup(int fd, struct session *out)
@@ -56,15 +57,16 @@ int sessions_lookup(int fd, struct session *out)
 
 	if (atomic_load(&count) == 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return -1;
-	pthread_mutex_lock(&lock);
-	for (unsigned i = 0; i < SESSIONS_MAX; i++) {
-		if (table[i].ino == st.st_ino && table[i].dev == st.st_dev && table[i].ino) {
-			*out = table[i].s;
+	for (unsigned i = 0; i < SESSIONS_MAX && found < 0; i++) {
+		const struct entry *e = &table[i];
+		unsigned q = atomic_load_explicit(&e->seq, memory_order_acquire);
+		if (q == 0 || (q & 1) || e->ino != st.st_ino || e->dev != st.st_dev)
+			continue;
+		*out = e->s;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == q)
 			found = 0;
-			break;
-		}
 	}
-	pthread_mutex_unlock(&lock);
 	if (found == 0) {
 		struct sockaddr_storage local;
 		socklen_t len = sizeof local;

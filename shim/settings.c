@@ -1,9 +1,11 @@
 #include "settings.h"
 
 #include <fcntl.h>
-#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef SMTPSHIM_HELPER_DEFAULT
@@ -14,7 +16,15 @@ extern char **environ;
 
 static struct config settings;
 static int active;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* Loaded once, without pthread_once: a signal handler calling connect()
+ * while this thread is inside load() would wait on the once-lock for
+ * itself forever.  NOT_LOADED -> LOADING (by the thread in loader) ->
+ * LOADED. */
+enum { NOT_LOADED, LOADING, LOADED };
+static atomic_int state;
+static atomic_long loader;
+static const struct config nothing; /* intercepts no port */
 
 static const char *base_name(const char *path)
 {
@@ -68,14 +78,43 @@ static void load(void)
 	active = this_program_is_named(&settings, secure);
 }
 
+/* 1 when the settings can be used; 0 on the one path that must not wait:
+ * the loading thread itself, re-entered from a signal handler, which then
+ * passes its connection to libc untouched. */
+static int ensure_loaded(void)
+{
+	int s = atomic_load_explicit(&state, memory_order_acquire);
+	if (s == LOADED)
+		return 1;
+	long self = syscall(SYS_gettid); /* async-signal-safe, unlike pthread_self */
+	s = NOT_LOADED;
+	if (atomic_compare_exchange_strong(&state, &s, LOADING)) {
+		atomic_store(&loader, self);
+		load();
+		atomic_store_explicit(&state, LOADED, memory_order_release);
+		return 1;
+	}
+	if (atomic_load(&loader) == self)
+		return 0;
+	while (atomic_load_explicit(&state, memory_order_acquire) != LOADED)
+		sched_yield(); /* another thread is loading: a short wait */
+	return 1;
+}
+
+/* Eagerly, so that a handler's connect() normally finds everything ready;
+ * the lazy path stays for a first call from another library's
+ * constructor, before ours has run. */
+__attribute__((constructor)) static void load_at_start(void)
+{
+	ensure_loaded();
+}
+
 const struct config *shim_settings(void)
 {
-	pthread_once(&once, load);
-	return &settings;
+	return ensure_loaded() ? &settings : &nothing;
 }
 
 int shim_active(void)
 {
-	pthread_once(&once, load);
-	return active;
+	return ensure_loaded() && active;
 }

@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../shim/common/addr.h"
@@ -43,8 +46,9 @@ static int open_port(const char *where, struct sockaddr_storage *bound, socklen_
 		return -1;
 	}
 	/* Whoever reaches this port sends as the configured account: it
-	 * serves this machine's own user only. */
-	if (!addr_is_loopback(ai->ai_addr)) {
+	 * serves this machine's own user only.  The unspecified address is
+	 * this host to connect() but every interface to bind(). */
+	if (!addr_is_loopback(ai->ai_addr) || addr_is_unspecified(ai->ai_addr)) {
 		fprintf(stderr, "smtpshim listen: %s is not a loopback address; the port would let "
 				"other hosts send mail as you\n", host);
 		freeaddrinfo(ai);
@@ -60,6 +64,89 @@ static int open_port(const char *where, struct sockaddr_storage *bound, socklen_
 	memcpy(bound, ai->ai_addr, ai->ai_addrlen);
 	*len = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	return fd;
+}
+
+#define UNIX_PREFIX "unix:"
+
+/* The socket file we made, removed when we are stopped.  Only what is
+ * still the socket we bound goes: another listener may have replaced it. */
+static char unix_path[sizeof ((struct sockaddr_un *)0)->sun_path];
+static dev_t unix_dev;
+static ino_t unix_ino;
+
+static void remove_socket_and_exit(int sig)
+{
+	struct stat st;
+	(void)sig;
+	/* lstat, unlink and _exit are async-signal-safe */
+	if (lstat(unix_path, &st) == 0 && st.st_dev == unix_dev && st.st_ino == unix_ino)
+		unlink(unix_path);
+	_exit(0);
+}
+
+/* A stale socket file (its listener is gone: connecting is refused) may
+ * be replaced; a live one, or anything that is not a socket, never. */
+static int path_is_free(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	if (lstat(sun->sun_path, &st) < 0)
+		return errno == ENOENT ? 1 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "smtpshim listen: %s exists and is not a socket; refusing to "
+				"replace it\n", sun->sun_path);
+		return 0;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int live = probe >= 0 && connect(probe, (const struct sockaddr *)sun, sizeof *sun) == 0;
+	int stale = !live && errno == ECONNREFUSED;
+	if (probe >= 0)
+		close(probe);
+	if (!stale) {
+		fprintf(stderr, "smtpshim listen: %s is a socket %s; refusing to replace it\n",
+			sun->sun_path, live ? "something listens on" : "that cannot be checked");
+		return 0;
+	}
+	return unlink(sun->sun_path) == 0 ? 1 : -1;
+}
+
+/* unix:PATH: a socket file only its owner can connect to (mode 600, made
+ * so from the start by the umask, not fixed afterwards), removed when the
+ * listener is stopped. */
+static int open_unix(const char *where)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *path = where + strlen(UNIX_PREFIX);
+	if (!*path || strlen(path) >= sizeof sun.sun_path) {
+		fprintf(stderr, "smtpshim listen: '%s' is not unix:PATH (a path of at most %zu "
+				"bytes)\n", where, sizeof sun.sun_path - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int is_free = fd < 0 ? -1 : path_is_free(&sun);
+	if (is_free == 0) {
+		close(fd);
+		return -1;
+	}
+	mode_t old = umask(0177);
+	int bound = is_free > 0 && bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	umask(old);
+	struct stat st;
+	if (!bound || lstat(path, &st) < 0 || listen(fd, 64) < 0) {
+		fprintf(stderr, "smtpshim listen: cannot listen on %s: %s\n", where, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	memcpy(unix_path, path, strlen(path) + 1);
+	unix_dev = st.st_dev;
+	unix_ino = st.st_ino;
+	struct sigaction sa = {.sa_handler = remove_socket_and_exit};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	return fd;
 }
 
@@ -105,14 +192,22 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 }
 
 /* Only the user running `smtpshim listen` (or root) may use it: on a
- * shared machine another user would otherwise send with our credentials. */
+ * shared machine another user would otherwise send with our credentials.
+ * On a Unix socket the kernel recorded the client's credentials when it
+ * connected (SO_PEERCRED): closing cannot change them. */
 static int same_user(int conn, const struct sockaddr *peer)
 {
 	struct sockaddr_storage here;
 	socklen_t len = sizeof here;
 	long uid = -1;
-	if (getsockname(conn, (struct sockaddr *)&here, &len) == 0)
+	if (peer->sa_family == AF_UNIX) {
+		struct ucred cred;
+		socklen_t clen = sizeof cred;
+		if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			uid = (long)cred.uid;
+	} else if (getsockname(conn, (struct sockaddr *)&here, &len) == 0) {
 		uid = peer_uid(peer, (struct sockaddr *)&here);
+	}
 	if (uid == (long)geteuid() || uid == 0)
 		return 1;
 	static const char reply[] = "421 4.7.1 smtpshim: this port serves its own user only\r\n";
@@ -128,9 +223,20 @@ int listen_serve(const struct config *cfg, const char *where)
 
 	static struct config effective;
 
-	int lfd = open_port(where, &local, &len);
+	/* A Unix socket has no address of its own that a section could
+	 * name: its connections stand for SMTP on this host, 127.0.0.1:25. */
+	int is_unix = !strncmp(where, UNIX_PREFIX, strlen(UNIX_PREFIX));
+	int lfd = is_unix ? open_unix(where) : open_port(where, &local, &len);
 	if (lfd < 0)
 		return 1;
+	if (is_unix) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&local;
+		memset(&local, 0, sizeof local);
+		in->sin_family = AF_INET;
+		in->sin_port = htons(25);
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof *in;
+	}
 	config_for_destination(cfg, "", (struct sockaddr *)&local,
 			       addr_port((struct sockaddr *)&local, len), &effective);
 	if (!effective.relay_host[0]) {
@@ -138,6 +244,8 @@ int listen_serve(const struct config *cfg, const char *where)
 				"relay for this port): connections to a local port have no "
 				"destination of their own\n");
 		close(lfd);
+		if (is_unix)
+			unlink(unix_path);
 		return 2;
 	}
 	/* The relays detach themselves; no zombies from their first process. */
@@ -155,10 +263,13 @@ int listen_serve(const struct config *cfg, const char *where)
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
 				continue;
 			fprintf(stderr, "smtpshim listen: %s\n", strerror(errno));
+			if (is_unix)
+				unlink(unix_path);
 			return 1;
 		}
 		if (same_user(conn, (struct sockaddr *)&peer))
-			hand_over(cfg, conn, (struct sockaddr *)&local, (struct sockaddr *)&peer);
+			hand_over(cfg, conn, (struct sockaddr *)&local,
+				  is_unix ? NULL : (struct sockaddr *)&peer);
 		close(conn);
 	}
 }

@@ -7,7 +7,7 @@
 
 #include "../shim/common/config.h"
 
-/* Serves [ADDRESS:]PORT until killed; returns only on a setup error
+/* Serves [ADDRESS:]PORT or unix:PATH until killed; returns only on a setup error
  * (message on stderr), with an exit status. */
 int listen_serve(const struct config *cfg, const char *where);
 

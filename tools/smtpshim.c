@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		     "       smtpshim probe [OPTIONS] HOST   what HOST offers on 25, 465, 587, 2525\n"
 		     "       smtpshim check [OPTIONS] HOST[:PORT]   the settings for that destination\n"
 		     "       smtpshim listen [OPTIONS] [ADDRESS:]PORT   a local SMTP port, relayed the same\n"
-		     "                                          way, for programs LD_PRELOAD cannot reach\n\n"
+		     "                                          way, for programs LD_PRELOAD cannot reach\n"
+		     "       smtpshim listen [OPTIONS] unix:PATH   the same on a Unix socket of mode 600\n\n"
 		     "Runs COMMAND so that its plain SMTP connections to port 25 reach the\n"
 		     "server over verified TLS on 465 (implicit TLS) or 587 (STARTTLS).\n\n");
 	for (size_t i = 0; i < config_n_options; i++) {
@@ -248,7 +249,7 @@ static int run_listen(int argc, char **argv, int i, struct config *check, int *v
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i + 1 != argc) {
-		fprintf(stderr, "usage: smtpshim listen [OPTIONS] [ADDRESS:]PORT\n");
+		fprintf(stderr, "usage: smtpshim listen [OPTIONS] [ADDRESS:]PORT | unix:PATH\n");
 		return 2;
 	}
 	config_load(&cfg, environ);

@@ -34,9 +34,24 @@ static int as_ipv4(const struct sockaddr *sa, struct in_addr *out)
 	return 0;
 }
 
+int addr_is_unspecified(const struct sockaddr *sa)
+{
+	struct in_addr v4;
+	if (as_ipv4(sa, &v4))
+		return v4.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return 0;
+}
+
 int addr_is_loopback(const struct sockaddr *sa)
 {
 	struct in_addr v4;
+	/* Linux routes a connect() to 0.0.0.0 to 127.0.0.1 and one to :: to
+	 * ::1 (ip_route_connect, ip6_datagram_dst_update): a program dialling
+	 * them reaches this host's own port 25 just as with 127.0.0.1. */
+	if (addr_is_unspecified(sa))
+		return 1;
 	if (as_ipv4(sa, &v4))
 		return (ntohl(v4.s_addr) >> 24) == 127;
 	if (sa->sa_family == AF_INET6)

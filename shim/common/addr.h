@@ -12,8 +12,14 @@
 /* Port of an AF_INET/AF_INET6 address, 0 for anything else. */
 uint16_t addr_port(const struct sockaddr *sa, socklen_t len);
 
-/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+/* A destination on this host: 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104,
+ * and the unspecified addresses (0.0.0.0, ::, ::ffff:0.0.0.0), which a
+ * connect() on Linux takes to mean this host. */
 int addr_is_loopback(const struct sockaddr *sa);
+
+/* 0.0.0.0, :: or ::ffff:0.0.0.0: "this host" to connect(), "every
+ * interface" to bind(). */
+int addr_is_unspecified(const struct sockaddr *sa);
 
 /* The IP alone, v4-mapped IPv6 shown as IPv4 ("192.0.2.1", "2001:db8::1"). */
 int addr_ip_text(const struct sockaddr *sa, char *buf, size_t len);

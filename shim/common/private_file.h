@@ -1,6 +1,7 @@
 /* A file holding a secret must be the user's alone: the relay refuses to
- * read a password file that group or others could read or change, and the
- * wrapper says so before the program starts. */
+ * read a password file that another user (root aside) owns or that group
+ * or others could read or change, and the wrapper says so before the
+ * program starts. */
 #ifndef SMTPSHIM_PRIVATE_FILE_H
 #define SMTPSHIM_PRIVATE_FILE_H
 

@@ -119,6 +119,37 @@ def test_group_readable_password_file_is_refused_by_the_relay(client, message, p
     assert_nothing_stored(auth_server)
 
 
+def test_password_file_of_another_user_is_refused_by_the_wrapper(message, pki, auth_server,
+                                                                 secret_file, smtpshim):
+    # mode 600 is not enough: its owner could change it or open it up
+    pw = secret_file(USERS["alice"])
+    os.chown(pw, 65534, 65534)
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
+    assert run.returncode == 2, run.describe()
+    assert f"password-file {pw} is owned by" in run.output
+    assert "not by this user (uid 0) or root; refusing to use it" in run.output
+    assert_nothing_stored(auth_server)
+
+
+def test_password_file_of_another_user_is_refused_by_the_relay(message, pki, auth_server,
+                                                               secret_file, smtpshim):
+    pw = secret_file(USERS["alice"])
+    os.chown(pw, 65534, 65534)
+    run = run_client("smtplib", message, shim=auth_args(pki, auth_server),
+                     env={"SMTPSHIM_PASSWORD_FILE": str(pw)})
+    assert_refused(run, f"password-file {pw} is owned by", "refusing to use it")
+    assert_nothing_stored(auth_server)
+
+
+def test_password_file_of_root_is_used_by_root(message, pki, auth_server, secret_file, smtpshim):
+    pw = secret_file(USERS["alice"])
+    os.chown(pw, 0, 0)
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
+    assert_delivered_as(auth_server, run, "alice", "PLAIN")
+
+
 def test_password_command_never_runs_when_tls_fails(message, pki, start_server, tmp_path,
                                                     smtpshim):
     srv = start_server("starttls", cert="untrusted", users=USERS, auth_required=True)

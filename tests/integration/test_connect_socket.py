@@ -158,3 +158,13 @@ def test_getsockname_is_sensible(family, run_program, start_server, trap25):
     version = "IPv4" if family == "inet" else "IPv6"
     assert_program_delivered(srv, run, f"getsockname: loopback {version}, non-zero port")
     assert_nothing_stored(trap25)
+
+
+def test_connect_from_signal_handler_inside_a_hook_does_not_hang(run_program, start_server,
+                                                                  trap25):
+    # no hook holds a lock that a handler's connect() on the same thread waits for
+    srv = start_server("implicit")
+    run = run_program("connect_from_signal_handler", srv, "20")
+    assert_program_delivered(srv, run)
+    assert any("connects from a signal handler" in f for f in run.oks), run.describe()
+    assert_nothing_stored(trap25)

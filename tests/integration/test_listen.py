@@ -1,15 +1,22 @@
 """Programs LD_PRELOAD cannot reach: smtpshim refuses to pretend, and
 `smtpshim listen` gives them a local SMTP port relayed the same way."""
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from harness.checks import assert_delivered, assert_refused
 from harness.clients import SMTPSHIM, run_client
+
+
+LISTENERS = {}     # port or path -> the Popen of its listener
 
 
 @pytest.fixture
@@ -23,6 +30,7 @@ def listener(pki, free_port):
                              stderr=subprocess.PIPE, start_new_session=True,
                              env={**os.environ, "SMTPSHIM_CONFIG": ""})
         procs.append(p)
+        LISTENERS[free_port] = p
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:   # until it listens
             if subprocess.run(["ss", "-Hltn", f"sport = :{free_port}"], capture_output=True,
@@ -98,6 +106,57 @@ def test_listen_serves_only_its_own_user(message, start_server, listener):
     assert not srv.received()
 
 
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+# A whole session in one write, then close: by the time the listener looks
+# at a connection waiting in its queue, the client's socket has no owner
+# left.  All are opened before any is closed, so the queue holds many.
+HIT_AND_RUN = """
+import socket, sys
+family = socket.AF_UNIX if sys.argv[1].startswith("/") else socket.AF_INET
+where = sys.argv[1] if family == socket.AF_UNIX else ("127.0.0.1", int(sys.argv[1]))
+session = (b"EHLO intruder.test\\r\\nMAIL FROM:<mallory@intruder.test>\\r\\n"
+           b"RCPT TO:<victim@mail.test>\\r\\nDATA\\r\\nSubject: sent as you\\r\\n\\r\\n"
+           b"hi\\r\\n.\\r\\nQUIT\\r\\n")
+socks = []
+for _ in range(int(sys.argv[2])):
+    try:
+        s = socket.socket(family)
+        s.connect(where)
+        s.sendall(session)
+        socks.append(s)
+    except OSError as e:
+        print("refused:", e)
+for s in socks:
+    s.close()
+"""
+
+
+def test_another_users_connect_send_close_never_reaches_the_server(message, start_server,
+                                                                    listener):
+    # A closed client's row in /proc/net/tcp is TIME_WAIT with uid 0: a
+    # check that took uid 0 for root let these through as the owner.
+    srv = start_server("implicit")
+    port = listener(f"mail.test:{srv.port}", "--mode", "tls")
+    # A listener that is behind (a loaded machine, or one the attacker
+    # keeps busy) finds the connections closed by the time it looks at
+    # them; stopping it for the attack makes that certain.
+    os.kill(LISTENERS[port].pid, signal.SIGSTOP)
+    try:
+        p = subprocess.run([*AS_NOBODY, "/usr/bin/python3", "-c", HIT_AND_RUN, str(port), "60"],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(LISTENERS[port].pid, signal.SIGCONT)
+    assert p.returncode == 0, p.stderr
+    time.sleep(3)    # a relay started for any of them has had time to connect
+    assert not srv.sessions(), \
+        f"{srv.sessions()} of 60 connections of another user reached the server"
+    assert not srv.received()
+    # and the owner is still served
+    run = run_client("smtplib", message, host="127.0.0.1", port=port)
+    assert_delivered(srv, run, tls=True)
+
+
 def test_listen_refuses_a_non_loopback_address(pki):
     p = subprocess.run([str(SMTPSHIM), "listen", "--relay", "mail.test", "0.0.0.0:2525"],
                        capture_output=True, text=True, timeout=10)
@@ -124,3 +183,117 @@ def test_listen_takes_the_relay_from_a_section(message, pki, start_server, free_
     finally:
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(5)
+
+
+@pytest.fixture
+def unix_listener(pki):
+    """smtpshim listen on unix:<dir>/smtp.sock, relaying to `relay`; the
+    directory is one other users could enter if its mode let them (the
+    tests' tmp_path is inside a directory of mode 700)."""
+    procs = []
+    where = Path(tempfile.mkdtemp(prefix="smtpshim-listen-"))
+    path = where / "smtp.sock"
+
+    def start(relay, *options):
+        p = subprocess.Popen([str(SMTPSHIM), "listen", "--ca-file", str(pki.ca_file),
+                              "--relay", relay, *options, f"unix:{path}"],
+                             stderr=subprocess.PIPE, start_new_session=True,
+                             env={**os.environ, "SMTPSHIM_CONFIG": ""})
+        procs.append(p)
+        LISTENERS[str(path)] = p
+        deadline = time.monotonic() + 5
+        while not path.is_socket():
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read().decode()
+            time.sleep(0.02)
+        return path
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(5)
+    shutil.rmtree(where)
+
+
+def test_owner_delivers_over_a_unix_socket_with_curl(message, start_server, unix_listener):
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    run = run_client("curl", message, host="localhost", port=25,
+                     client_args=["--unix-socket", str(path)])
+    assert_delivered(srv, run, tls=True)
+
+
+def test_unix_socket_is_made_for_its_owner_only(start_server, unix_listener):
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    st = path.lstat()
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+    assert st.st_uid == os.geteuid()
+    p = subprocess.run([*AS_NOBODY, "/usr/bin/python3", "-c",
+                        "import socket, sys; s = socket.socket(socket.AF_UNIX);"
+                        f"s.connect({str(path)!r})"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "Permission denied" in p.stderr, p
+    assert not srv.sessions()
+
+
+def test_another_user_is_refused_on_a_unix_socket_opened_up_by_mistake(start_server,
+                                                                       unix_listener):
+    # SO_PEERCRED holds whoever connected, also once the client has closed
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    os.chmod(path.parent, 0o755)
+    os.chmod(path, 0o666)
+    p = subprocess.run([*AS_NOBODY, "/usr/bin/python3", "-c",
+                        "import socket; s = socket.socket(socket.AF_UNIX);"
+                        f"s.connect({str(path)!r}); print(s.recv(200).decode())"],
+                       capture_output=True, text=True, timeout=30)
+    assert "421 4.7.1 smtpshim: this port serves its own user only" in p.stdout, p
+    os.kill(LISTENERS[str(path)].pid, signal.SIGSTOP)
+    try:
+        p = subprocess.run([*AS_NOBODY, "/usr/bin/python3", "-c", HIT_AND_RUN, str(path), "60"],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(LISTENERS[str(path)].pid, signal.SIGCONT)
+    assert p.returncode == 0, p.stderr
+    time.sleep(3)
+    assert not srv.sessions() and not srv.received()
+
+
+def test_unix_listener_refuses_to_replace_what_is_not_a_socket(tmp_path):
+    path = tmp_path / "smtp.sock"
+    path.write_text("precious\n")
+    p = subprocess.run([str(SMTPSHIM), "listen", "--relay", "mail.test", f"unix:{path}"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "is not a socket; refusing to replace it" in p.stderr, p
+    assert path.read_text() == "precious\n"
+
+
+def test_unix_listener_refuses_a_socket_another_listener_serves(start_server, unix_listener):
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    p = subprocess.run([str(SMTPSHIM), "listen", "--relay", "mail.test", f"unix:{path}"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "something listens on" in p.stderr, p
+    assert path.is_socket()
+
+
+def test_unix_socket_is_removed_when_the_listener_stops(start_server, unix_listener):
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    p = LISTENERS[str(path)]
+    os.killpg(p.pid, signal.SIGTERM)
+    assert p.wait(5) == 0
+    assert not path.exists()
+
+
+def test_unix_listener_replaces_a_stale_socket(start_server, unix_listener, message):
+    srv = start_server("implicit")
+    path = unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    os.killpg(LISTENERS[str(path)].pid, signal.SIGKILL)   # no chance to clean up
+    LISTENERS[str(path)].wait(5)
+    assert path.is_socket()
+    unix_listener(f"mail.test:{srv.port}", "--mode", "tls")
+    run = run_client("curl", message, host="localhost", port=25,
+                     client_args=["--unix-socket", str(path)])
+    assert_delivered(srv, run, tls=True)

@@ -23,3 +23,33 @@ def test_loopback_not_intercepted_without_allow_loopback(client, message, pki, s
                      shim=shim_args(pki, mode="tls", port=upstream.port, allow_loopback=False))
     assert_delivered(plain, run, tls=False)
     assert_nothing_stored(upstream)
+
+
+def test_unspecified_address_is_this_host_and_not_intercepted(message, pki, start_server,
+                                                              smtpshim):
+    # Linux takes a connect() to 0.0.0.0 as one to 127.0.0.1: the local MTA
+    plain = start_server("plain-no-starttls", cert=None, port=25)
+    upstream = start_server("implicit")
+    run = run_client("smtplib", message, host="0.0.0.0",
+                     shim=shim_args(pki, mode="tls", port=upstream.port, allow_loopback=False))
+    assert_delivered(plain, run, tls=False)
+    assert_nothing_stored(upstream)
+
+
+def test_unspecified_ipv6_address_is_this_host_and_not_intercepted(message, pki, start_server,
+                                                                   smtpshim):
+    plain = start_server("plain-no-starttls", cert=None, port=25, host="::1")
+    upstream = start_server("implicit")
+    run = run_client("smtplib", message, host="::",
+                     shim=shim_args(pki, mode="tls", port=upstream.port, allow_loopback=False))
+    assert_delivered(plain, run, tls=False)
+    assert_nothing_stored(upstream)
+
+
+def test_unspecified_address_is_intercepted_with_allow_loopback(message, pki, start_server,
+                                                                trap25, smtpshim):
+    upstream = start_server("implicit")
+    run = run_client("smtplib", message, host="0.0.0.0",
+                     shim=[*shim_args(pki, mode="tls"), "--relay", f"mail.test:{upstream.port}"])
+    assert_delivered(upstream, run, tls=True)
+    assert_nothing_stored(trap25)

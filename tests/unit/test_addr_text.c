@@ -57,6 +57,25 @@ static void test_loopback_in_every_spelling(void)
 	CHECK(addr_port((struct sockaddr *)&a, l) == 25);
 }
 
+static void test_unspecified_address_reaches_this_host(void)
+{
+	struct sockaddr_storage a;
+	socklen_t l;
+	addr_parse("0.0.0.0:25", &a, &l);
+	CHECK(addr_is_loopback((struct sockaddr *)&a) && addr_is_unspecified((struct sockaddr *)&a));
+	addr_parse("[::]:25", &a, &l);
+	CHECK(addr_is_loopback((struct sockaddr *)&a) && addr_is_unspecified((struct sockaddr *)&a));
+	addr_parse("[::ffff:0.0.0.0]:25", &a, &l);
+	CHECK(addr_is_loopback((struct sockaddr *)&a) && addr_is_unspecified((struct sockaddr *)&a));
+	addr_parse("127.0.0.1:25", &a, &l);
+	CHECK(!addr_is_unspecified((struct sockaddr *)&a));
+	/* 0.0.0.0/8 beyond 0.0.0.0 itself is not routed to this host */
+	addr_parse("0.0.0.1:25", &a, &l);
+	CHECK(!addr_is_loopback((struct sockaddr *)&a) && !addr_is_unspecified((struct sockaddr *)&a));
+	addr_parse("[::2]:25", &a, &l);
+	CHECK(!addr_is_loopback((struct sockaddr *)&a));
+}
+
 static void test_ip_literals_are_told_from_names(void)
 {
 	CHECK(addr_is_ip_text("192.0.2.1"));
@@ -73,6 +92,7 @@ int main(void)
 	test_host_port_forms();
 	test_v4_mapped_equals_v4();
 	test_loopback_in_every_spelling();
+	test_unspecified_address_reaches_this_host();
 	test_ip_literals_are_told_from_names();
 	return check_done("test_addr_text");
 }

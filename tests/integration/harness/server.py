@@ -113,6 +113,7 @@ class MailServer:
             base = self._handler_class
             self._handler_class = type("XoauthRecorder", (_Xoauth2, base), {})
         self.messages: list[Received] = []
+        self._sessions = 0      # connections accepted, whatever came of them
         self._lock = threading.Lock()
         self._ctx = None
         if cert is not None:
@@ -141,6 +142,8 @@ class MailServer:
         return handler
 
     def _factory(self):
+        with self._lock:
+            self._sessions += 1
         starttls = self.mode == "starttls"
         implicit = self.mode == "implicit"
         extra = {}
@@ -201,3 +204,8 @@ class MailServer:
     def received(self) -> list[Received]:
         with self._lock:
             return list(self.messages)
+
+    def sessions(self) -> int:
+        """How many connections reached the server, delivering or not."""
+        with self._lock:
+            return self._sessions
