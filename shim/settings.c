@@ -1,6 +1,7 @@
 #include "settings.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -19,11 +20,11 @@ static int active;
 
 /* Loaded once, without pthread_once: a signal handler calling connect()
  * while this thread is inside load() would wait on the once-lock for
- * itself forever.  NOT_LOADED -> LOADING (by the thread in loader) ->
- * LOADED. */
-enum { NOT_LOADED, LOADING, LOADED };
-static atomic_int state;
-static atomic_long loader;
+ * itself forever.  state: 0 before, LOADED after, and while loading the
+ * thread id of the loader -- one atomic value, so that no moment exists
+ * where the loader is loading but not yet known to be the loader. */
+#define LOADED (-1L)
+static atomic_long state;
 static const struct config nothing; /* intercepts no port */
 
 static const char *base_name(const char *path)
@@ -83,22 +84,30 @@ static void load(void)
  * passes its connection to libc untouched. */
 static int ensure_loaded(void)
 {
-	int s = atomic_load_explicit(&state, memory_order_acquire);
+	long s = atomic_load_explicit(&state, memory_order_acquire);
 	if (s == LOADED)
 		return 1;
 	long self = syscall(SYS_gettid); /* async-signal-safe, unlike pthread_self */
-	s = NOT_LOADED;
-	if (atomic_compare_exchange_strong(&state, &s, LOADING)) {
-		atomic_store(&loader, self);
-		load();
-		atomic_store_explicit(&state, LOADED, memory_order_release);
-		return 1;
+	if (s == 0) {
+		if (atomic_compare_exchange_strong(&state, &s, self)) {
+			load();
+			atomic_store_explicit(&state, LOADED, memory_order_release);
+			return 1;
+		}
 	}
-	if (atomic_load(&loader) == self)
+	if (s == self)
 		return 0;
 	while (atomic_load_explicit(&state, memory_order_acquire) != LOADED)
 		sched_yield(); /* another thread is loading: a short wait */
 	return 1;
+}
+
+/* A fork while another thread was loading leaves no loader in the child:
+ * it starts over rather than wait for a thread that is not there. */
+static void restart_in_child(void)
+{
+	if (atomic_load(&state) != LOADED)
+		atomic_store(&state, 0);
 }
 
 /* Eagerly, so that a handler's connect() normally finds everything ready;
@@ -106,6 +115,7 @@ static int ensure_loaded(void)
  * constructor, before ours has run. */
 __attribute__((constructor)) static void load_at_start(void)
 {
+	pthread_atfork(NULL, NULL, restart_in_child);
 	ensure_loaded();
 }
 
