@@ -59,7 +59,7 @@ def test_shim_is_inert_in_smtpshim_probe(system_wide, pki, trap25):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPSHIM_")}
     p = subprocess.run([str(relay), "--probe", "mail.test"], capture_output=True, text=True,
                        timeout=60, env=env)
-    port25 = p.stdout.split("port 465")[0]
+    port25 = p.stdout.split("port 25 ", 1)[-1].split("port 465")[0]
     assert "reachable" in port25, p.stdout + p.stderr
     # the trap's own plaintext greeting, not a relay's 421
     assert "smtpshim" not in port25 and "220" in port25, p.stdout
