@@ -15,7 +15,7 @@ COMMON_SRC := $(wildcard shim/common/*.c)
 # What of the common code the host process needs: settings and rules.  The
 # rest (SMTP replies, SASL, the port plan, private files) is the tools'.
 SHIM_COMMON := shim/common/addr.c shim/common/config.c shim/common/relay_handoff.c \
-               shim/common/rules.c shim/common/text.c
+               shim/common/rules.c shim/common/text.c shim/common/trusted_file.c
 SHIM_SRC   := $(wildcard shim/*.c)
 RELAY_SRC  := $(wildcard tools/relay/*.c)
 
@@ -89,11 +89,15 @@ shim/lib/i386-linux-gnu/libsmtpshim.so: $(SHIM_I386)
 shim/libsmtpshim.so: $(SHIM_NATIVE)
 	ln -sf lib/$(TRIPLET)/libsmtpshim.so $@
 
-$(RELAY): $(call objs,native,$(RELAY_SRC) $(COMMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+# smtpshim's own programs carry the mark that keeps a preloaded shim inert
+# in them (tools/own_program.c).
+OWN_PROGRAM := -Wl,--export-dynamic-symbol=smtpshim_own_program
 
-$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c $(COMMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^
+$(RELAY): $(call objs,native,$(RELAY_SRC) tools/own_program.c $(COMMON_SRC))
+	$(CC) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^ -lssl -lcrypto
+
+$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c tools/root_settings.c tools/own_program.c $(COMMON_SRC))
+	$(CC) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^
 
 # Unit tests: one program per file in tests/unit, linked with the code under test.
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -132,8 +136,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-o
 build/asan/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
-build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) $(COMMON_SRC) tests/sanitize/report_to.c)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) tools/own_program.c $(COMMON_SRC) tests/sanitize/report_to.c)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^ -lssl -lcrypto
 
 sanitize: all build/asan/smtpshim-relay
 	tests/run-sanitized

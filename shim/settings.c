@@ -1,5 +1,10 @@
+/* The shim's settings, decided once per process: whether it acts at all
+ * (not in smtpshim's own programs, only in those `programs` names), and
+ * from which sources -- in a process running as root only from files root
+ * alone can change (common/root_settings.h). */
 #include "settings.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -9,6 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/trusted_file.h"
+#include "root_settings.h"
+
 #ifndef SMTPSHIM_HELPER_DEFAULT
 #define SMTPSHIM_HELPER_DEFAULT "/usr/local/libexec/smtpshim/smtpshim-relay"
 #endif
@@ -17,6 +25,7 @@ extern char **environ;
 
 static struct config settings;
 static int active;
+static char *const *relay_env; /* whose PATH and HOME a relay gets; NULL: none */
 
 /* Loaded once, without pthread_once: a signal handler calling connect()
  * while this thread is inside load() would wait on the once-lock for
@@ -63,18 +72,45 @@ static int this_program_is_named(const struct config *c, int secure)
 	return config_names_program(c, names, 3);
 }
 
+/* smtpshim's own programs (relay, wrapper, probe, listen) export this
+ * symbol (tools/own_program.c).  With the shim in /etc/ld.so.preload it is
+ * loaded into them too, and a relay whose upstream port is intercepted
+ * would start another relay, and that one another. */
+static int in_own_program(void)
+{
+	return dlsym(RTLD_DEFAULT, "smtpshim_own_program") != NULL;
+}
+
 /* Lazy rather than a constructor: the first call may come from another
  * library's constructor, before ours would have run. */
 static void load(void)
 {
-	/* In a set-user-ID program the environment belongs to whoever started
-	 * it: SMTPSHIM_HELPER would run their program with our privileges.
-	 * Only the system's own settings count there. */
 	static char *const no_environment[] = {NULL};
+	/* In a set-user-ID program argv belongs to whoever started it. */
 	int secure = getauxval(AT_SECURE) != 0;
+	char *const *env = environ;
+	char why[CONFIG_ERROR_MAX] = "";
 
-	config_load(&settings, secure ? no_environment : environ);
-	if (secure || !settings.helper[0])
+	if (in_own_program()) {
+		config_defaults(&settings);
+		active = 0;
+		return;
+	}
+	/* Running as root, the environment may be a user's (a set-user-ID
+	 * program that became root and kept its caller's environment): it
+	 * would choose the helper and the password command that run as root.
+	 * Only what root's own wrapper wrote down counts, else nothing. */
+	if (trusted_process_privileged()) {
+		const char *name = root_settings_named(environ);
+		env = no_environment;
+		if (name && root_settings_read(name, &env, why, sizeof why) < 0)
+			env = no_environment;
+	}
+	relay_env = env == no_environment ? NULL : env;
+	config_load(&settings, env);
+	if (why[0] && !settings.error[0])
+		memcpy(settings.error, why, sizeof settings.error);
+	if (!settings.helper[0])
 		strcpy(settings.helper, SMTPSHIM_HELPER_DEFAULT);
 	active = this_program_is_named(&settings, secure);
 }
@@ -127,4 +163,9 @@ const struct config *shim_settings(void)
 int shim_active(void)
 {
 	return ensure_loaded() && active;
+}
+
+char *const *shim_relay_environment(void)
+{
+	return ensure_loaded() ? relay_env : NULL;
 }

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "common/relay_handoff.h"
+#include "settings.h"
 
 #define CHILD_STACK (64 * 1024)
 
-extern char **environ;
 
 struct child_args {
 	const char *helper;
@@ -65,8 +65,8 @@ _Noreturn static void become_relay(const struct child_args *a)
 	    dup2(rfd, 5) < 0)
 		fail(rfd, errno ? errno : EBADF);
 	close_from(6);
-	/* In a set-user-ID host the working directory is the invoker's: no
-	 * relative path may resolve there. */
+	/* In a set-user-ID host (or a root one without settings from root's
+	 * wrapper) the working directory may be the invoker's. */
 	if (a->secure && chdir("/") < 0)
 		fail(5, errno);
 	char *argv[] = {(char *)"smtpshim-relay", NULL};
@@ -89,14 +89,16 @@ static int child_main(void *arg)
 	_exit(pid < 0 ? 1 : 0);
 }
 
-/* The relay gets the host's PATH and HOME only (relay_environment).  In
- * a set-user-ID host even those belong to the invoker (PATH would choose the
- * password command's programs): a fixed PATH only. */
-static void pick_env(char **out, size_t max, int secure)
+/* The relay gets PATH and HOME only (relay_environment), of the
+ * environment the settings came from.  In a set-user-ID or root host
+ * without settings from root's wrapper even those may belong to the
+ * invoker (PATH would choose the password command's programs): a fixed
+ * PATH only. */
+static void pick_env(char **out, size_t max, char *const *from)
 {
 	static char safe_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	if (!secure) {
-		relay_environment(environ, out, max);
+	if (from) {
+		relay_environment(from, out, max);
 		return;
 	}
 	out[0] = safe_path;
@@ -156,10 +158,13 @@ int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stde
 {
 	char *envp[3];
 	int ready[2];
-	int secure = getauxval(AT_SECURE) != 0;
+	char *const *from = shim_relay_environment();
+	/* Without an environment to trust, the working directory is no more
+	 * trustworthy: no relative path may resolve there. */
+	int secure = getauxval(AT_SECURE) != 0 || !from;
 	struct child_args a = {helper, listen_fd, session_fd, -1, keep_stderr, secure, envp};
 
-	pick_env(envp, 3, secure);
+	pick_env(envp, 3, from);
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		snprintf(why, whylen, "cannot start the relay: %s", strerror(errno));
 		return -1;

@@ -10,8 +10,10 @@
 
 #include "../shim/common/config.h"
 #include "../shim/common/private_file.h"
+#include "../shim/common/trusted_file.h"
 #include "executable.h"
 #include "listen.h"
+#include "root_settings.h"
 
 #ifndef SMTPSHIM_VERSION
 #define SMTPSHIM_VERSION "0.1"
@@ -36,7 +38,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < config_n_options; i++) {
 		const struct option_desc *o = &config_options[i];
 		char left[64];
-		if (!strcmp(o->name, "helper"))
+		if (!strcmp(o->name, "helper") || !strcmp(o->name, "user-settings"))
 			continue;
 		char flag[8] = "    ";
 		if (o->short_name)
@@ -64,6 +66,8 @@ static const struct option_desc *find_short(char c)
 	return NULL;
 }
 
+static int options_given; /* on the command line */
+
 /* Checks the value as the shim will, then hands it on in the environment. */
 static void set_option(struct config *check, const char *name, const char *value)
 {
@@ -80,6 +84,7 @@ static void set_option(struct config *check, const char *name, const char *value
 	}
 	config_env_name(name, var, sizeof var);
 	setenv(var, value, 1);
+	options_given++;
 }
 
 /* Build tree first (tools/ beside shim/), then the installed location.
@@ -168,7 +173,7 @@ static int parse_options(int argc, char **argv, int i, struct config *check, int
 		} else if (a[1] && !a[2]) {
 			o = find_short(a[1]);
 		}
-		if (!o || !strcmp(o->name, "helper")) {
+		if (!o || !strcmp(o->name, "helper") || !strcmp(o->name, "user-settings")) {
 			fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
 			usage(stderr);
 			exit(2);
@@ -210,6 +215,32 @@ static void check_default_config(void)
 	if (config_load_file(&scratch, file, err, sizeof err) < 0)
 		fprintf(stderr, "smtpshim: warning: %s (intercepted connections will be answered "
 				"with this as a 421)\n", err);
+}
+
+/* The settings as the command's processes will see them: refused here
+ * when they cannot work, and written down for root's processes, which
+ * believe no environment (shim/common/root_settings.h). */
+static void hand_over_settings(void)
+{
+	extern char **environ;
+	static struct config eff;
+	char err[CONFIG_ERROR_MAX];
+
+	config_load(&eff, environ);
+	if (!eff.user_settings && options_given) {
+		fprintf(stderr, "smtpshim: %s says 'user-settings no': only its settings count, "
+				"and the options given here would be ignored\n",
+			CONFIG_SYSTEM_FILE);
+		exit(2);
+	}
+	if (config_check_loop(&eff, err, sizeof err) < 0) {
+		fprintf(stderr, "smtpshim: %s\n", err);
+		exit(2);
+	}
+	if (trusted_process_privileged() && root_settings_write(environ, err, sizeof err) < 0) {
+		fprintf(stderr, "smtpshim: %s\n", err);
+		exit(2);
+	}
 }
 
 /* "probe" and "check" are done by the relay program, which has TLS: the
@@ -290,6 +321,7 @@ int main(int argc, char **argv)
 	snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
 	if (!getenv("SMTPSHIM_HELPER"))
 		setenv("SMTPSHIM_HELPER", helper, 1);
+	hand_over_settings();
 	preload(lib);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "smtpshim: cannot run %s: %s\n", argv[i], strerror(errno));

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "text.h"
+#include "trusted_file.h"
 
 const struct option_desc config_options[] = {
 	{"mode", 0, OPT_VALUE, "auto|tls|starttls",
@@ -44,6 +45,9 @@ const struct option_desc config_options[] = {
 	{"programs", 0, OPT_VALUE, "NAME[,NAME...]",
 	 "act only in these programs (for a system-wide preload)", 0},
 	{"helper", 0, OPT_VALUE, "PATH", "the relay program (set by smtpshim itself)", 0},
+	{"user-settings", 0, OPT_VALUE, "yes|no",
+	 "in /etc/smtpshim.conf: 'no' makes it the only source of settings (no SMTPSHIM_*, "
+	 "no per-user file)", 0},
 };
 const size_t config_n_options = sizeof config_options / sizeof config_options[0];
 
@@ -54,6 +58,7 @@ void config_defaults(struct config *c)
 	c->intercept[0] = 25;
 	c->n_intercept = 1;
 	c->timeout = 30;
+	c->user_settings = 1;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -216,6 +221,9 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 		if (strpbrk(value, " <>") || copy_value(c->envelope_from, sizeof c->envelope_from,
 							 value) < 0)
 			return fail(err, errlen, "envelope-from: '%.80s' is not an address", value);
+	} else if (!strcmp(name, "user-settings")) {
+		if (parse_bool(value, &c->user_settings) < 0)
+			return fail(err, errlen, "user-settings: '%s' is not yes or no", value);
 	} else if (!strcmp(name, "cache-dir")) {
 		if (copy_value(c->cache_dir, sizeof c->cache_dir, value) < 0)
 			return fail(err, errlen, "cache-dir: path too long");
@@ -382,11 +390,11 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	 * the host's thread may have a small stack, and settings are loaded
 	 * once (under pthread_once in the shim, single-threaded elsewhere). */
 	static char buf[16384];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+	/* Only a file that whoever runs this process (or root) alone can
+	 * change: a config names the relay and the commands that run. */
+	int fd = trusted_file_open("config", path, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
 	size_t used = 0;
 	ssize_t n;
 	while (used < sizeof buf - 1 && (n = read(fd, buf + used, sizeof buf - 1 - used)) > 0)
@@ -469,18 +477,39 @@ int config_default_file(char *const *env, char *path, size_t len)
 	if (dir[0] && (size_t)snprintf(path, len, "%s/smtpshim.conf", dir) < len &&
 	    access(path, F_OK) == 0)
 		return 0;
-	if (access("/etc/smtpshim.conf", F_OK) == 0 && len > 18) {
-		strcpy(path, "/etc/smtpshim.conf");
+	if (access(CONFIG_SYSTEM_FILE, F_OK) == 0 && len > strlen(CONFIG_SYSTEM_FILE)) {
+		strcpy(path, CONFIG_SYSTEM_FILE);
 		return 0;
 	}
 	path[0] = '\0';
 	return 0;
 }
 
+/* /etc/smtpshim.conf alone, when it says "user-settings no": then neither
+ * SMTPSHIM_* variables nor a per-user file count (a system-wide install
+ * whose settings are the administrator's only).  Returns 1 if so. */
+static int system_settings_only(struct config *c)
+{
+	char err[CONFIG_ERROR_MAX];
+	if (access(CONFIG_SYSTEM_FILE, F_OK) < 0)
+		return 0;
+	config_defaults(c);
+	if (config_load_file(c, CONFIG_SYSTEM_FILE, err, sizeof err) < 0) {
+		memcpy(c->error, err, sizeof c->error);
+		return !c->user_settings;
+	}
+	return !c->user_settings;
+}
+
 void config_load(struct config *c, char *const *env)
 {
 	char err[CONFIG_ERROR_MAX], file[CONFIG_PATH_MAX];
 
+	if (system_settings_only(c)) {
+		if (!c->error[0] && config_check_loop(c, err, sizeof err) < 0)
+			memcpy(c->error, err, sizeof c->error);
+		return;
+	}
 	config_defaults(c);
 	if (config_default_file(env, file, sizeof file) < 0)
 		snprintf(c->error, sizeof c->error, "SMTPSHIM_CONFIG: path too long");
@@ -490,6 +519,64 @@ void config_load(struct config *c, char *const *env)
 		memcpy(c->error, err, sizeof c->error);
 	if (!c->cache_dir[0])
 		xdg_dir(env, "XDG_CACHE_HOME", ".cache", c->cache_dir, sizeof c->cache_dir);
+	if (!c->error[0] && config_check_loop(c, err, sizeof err) < 0)
+		memcpy(c->error, err, sizeof c->error);
+}
+
+/* The ports the relay may dial upstream with these settings. */
+static size_t upstream_ports(const struct config *c, uint16_t *out)
+{
+	if (c->relay_host[0] && c->relay_port) {
+		out[0] = c->relay_port;
+		return 1;
+	}
+	if (c->port) {
+		out[0] = c->port;
+		return 1;
+	}
+	if (c->mode == MODE_TLS) {
+		out[0] = 465;
+		return 1;
+	}
+	if (c->mode == MODE_STARTTLS) {
+		out[0] = 587;
+		return 1;
+	}
+	out[0] = 465, out[1] = 587, out[2] = 2525; /* auto: plan.c's order */
+	return 3;
+}
+
+int config_check_one_loop(const struct config *c, char *err, size_t errlen)
+{
+	uint16_t ports[3];
+	size_t n = upstream_ports(c, ports);
+	for (size_t i = 0; i < n; i++)
+		if (config_intercepts_port(c, ports[i]))
+			return fail(err, errlen,
+				    "the upstream port %u is also a port smtpshim intercepts "
+				    "(intercept), so each relay would be caught again; use another "
+				    "port or leave %u out of intercept",
+				    ports[i], ports[i]);
+	return 0;
+}
+
+int config_check_loop(const struct config *c, char *err, size_t errlen)
+{
+	static struct config scratch; /* large: not on the host's stack */
+	char text[RULES_TEXT_MAX], msg[CONFIG_ERROR_MAX];
+
+	if (config_check_one_loop(c, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < c->rules.n_rules; i++) {
+		memcpy(&scratch, c, sizeof scratch);
+		if (config_write_rule(c, (int)i, text, sizeof text) < 0 ||
+		    config_parse_text(&scratch, text, msg, sizeof msg) < 0)
+			continue; /* checked at load */
+		if (config_check_one_loop(&scratch, msg, sizeof msg) < 0)
+			return fail(err, errlen, "%s, section at line %u: %s", c->config_file,
+				    c->rules.rule[i].line, msg);
+	}
+	return 0;
 }
 
 const char *config_mode_name(enum tls_mode m)

@@ -17,6 +17,7 @@
 #define CONFIG_HOST_MAX 256
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_ERROR_MAX 512
+#define CONFIG_SYSTEM_FILE "/etc/smtpshim.conf"
 
 enum tls_mode {
 	MODE_AUTO,     /* 465 implicit TLS, 587 and 2525 STARTTLS, staggered */
@@ -55,6 +56,9 @@ struct config {
 	enum auth_mech auth;
 	char envelope_from[CONFIG_HOST_MAX]; /* "": the app's own MAIL FROM */
 	char cache_dir[CONFIG_PATH_MAX];    /* where auto mode remembers ports */
+	/* 0 when /etc/smtpshim.conf says "user-settings no": it is then the
+	 * only source of settings. */
+	int user_settings;
 	/* Per-destination sections of the config file (rules.h). */
 	struct config_rules rules;
 	/* First problem found while loading; intercepted connections are
@@ -98,8 +102,16 @@ int config_default_file(char *const *env, char *path, size_t len);
 
 /* Defaults, then the config file (config_default_file), then SMTPSHIM_*
  * variables (the environment wins); the port cache directory from
- * $XDG_CACHE_HOME or $HOME.  A problem lands in c->error. */
+ * $XDG_CACHE_HOME or $HOME.  /etc/smtpshim.conf alone when it says
+ * "user-settings no".  A problem (config_check_loop's too) lands in
+ * c->error. */
 void config_load(struct config *c, char *const *env);
+
+/* Refuses settings whose upstream port is one the shim intercepts: with
+ * the shim preloaded system-wide each relay would be intercepted again.
+ * config_check_loop also checks each section applied to the settings. */
+int config_check_one_loop(const struct config *c, char *err, size_t errlen);
+int config_check_loop(const struct config *c, char *err, size_t errlen);
 
 /* Feeds "name value\n" lines as produced by config_write.  Used by the
  * relay to read the settings the shim resolved for one session. */

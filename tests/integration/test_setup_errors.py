@@ -15,6 +15,7 @@ import pytest
 
 from harness.checks import _REPLY_421, assert_delivered, assert_nothing_stored, assert_refused
 from harness.clients import SMTPSHIM, run_client, shim_args
+from harness.root_settings import ROOT_SETTINGS_DIR, root_settings_file
 
 # the parts the wrapper under test would use (build tree: beside it)
 LIB = SMTPSHIM.parent.parent / "shim" / "libsmtpshim.so"
@@ -25,18 +26,26 @@ RELAY = SMTPSHIM.parent / "smtpshim-relay"
 def preload(pki):
     """preload(**settings) -> the environment for run_client(env=...) that
     preloads the shim by hand, without the wrapper, with SMTPSHIM_<NAME> for
-    each setting; inherited SMTPSHIM_* variables are removed."""
+    each setting; inherited SMTPSHIM_* variables are removed. The tests run
+    as root, whose processes believe no SMTPSHIM_* variable: the settings go
+    where root's wrapper would put them (root_settings_file)."""
     if not os.access(LIB, os.R_OK) or not os.access(RELAY, os.X_OK):
         pytest.fail(f"{LIB} or {RELAY} is not built")
+    written = []
 
     def env(**settings):
+        wanted = {"SMTPSHIM_HELPER": str(RELAY), "SMTPSHIM_ALLOW_LOOPBACK": "1",
+                  "SMTPSHIM_CA_FILE": str(pki.ca_file),
+                  "SMTPSHIM_CONFIG": "",      # no /etc/smtpshim.conf or ~/.config one
+                  **{f"SMTPSHIM_{k.upper()}": str(v) for k, v in settings.items()}}
+        name = root_settings_file({"PATH": os.environ["PATH"], **wanted})
+        written.append(name)
         return {**{var: None for var in os.environ if var.startswith("SMTPSHIM_")},
-                "LD_PRELOAD": str(LIB), "SMTPSHIM_HELPER": str(RELAY),
-                "SMTPSHIM_ALLOW_LOOPBACK": "1", "SMTPSHIM_CA_FILE": str(pki.ca_file),
-                "SMTPSHIM_CONFIG": "",      # no /etc/smtpshim.conf or ~/.config one
-                **{f"SMTPSHIM_{k.upper()}": str(v) for k, v in settings.items()}}
+                **wanted, "LD_PRELOAD": str(LIB), "SMTPSHIM_SETTINGS": name}
 
-    return env
+    yield env
+    for name in written:
+        (ROOT_SETTINGS_DIR / name).unlink(missing_ok=True)
 
 
 def assert_refused_locally(run, *phrases):

@@ -158,6 +158,13 @@ int main(int argc, char **argv)
 		return 1;
 	net_set_nodelay(app);
 
+	/* Refused by the shim already; a relay started another way (listen,
+	 * an older shim) still never dials a port that would catch it. */
+	if (config_check_one_loop(&s.cfg, err, sizeof err) < 0) {
+		refuse(app, "4.3.5", err);
+		return 1;
+	}
+
 	/* Credentials go only to a relay named beside them: without one they
 	 * would go to whatever server the program happens to mail (any MX
 	 * with a valid certificate that offers AUTH). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../shim/common/private_file.h"
+#include "../../shim/common/trusted_file.h"
 #include "net.h"
 
 /* Keeps the first line only, without its line ending. */
@@ -29,12 +30,15 @@ static int from_file(const char *path, char *out, size_t len, char *err, size_t 
 {
 	struct stat st;
 	char full[CONFIG_PATH_MAX + 256];
-	int fd = private_file_path(path, full, sizeof full) < 0
-			 ? -1 : open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot read password-file %s: %s", path, strerror(errno));
+	if (private_file_path(path, full, sizeof full) < 0) {
+		snprintf(err, errlen, "cannot read password-file %s: path too long", path);
 		return -1;
 	}
+	/* Owned by this user or root, changeable by no one else; as root,
+	 * along the whole path. */
+	int fd = trusted_file_open("password-file", full, err, errlen);
+	if (fd < 0)
+		return -1;
 	/* The mode of what was opened, not of what the name pointed to a
 	 * moment ago. */
 	if (fstat(fd, &st) < 0 || private_file_check(path, &st, err, errlen) < 0) {
