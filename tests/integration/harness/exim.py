@@ -58,7 +58,8 @@ class Exim:
     """main: extra main-section settings; routers: the routers section;
     transport: extra options of the remote_smtp transport; transports:
     further transports; retry: the retry rules. dirs: extra directories
-    of the work directory that exim (Debian-exim) must write."""
+    of the work directory that exim (Debian-exim) must write; "{work}" in
+    any of the parts stands for the work directory."""
 
     def __init__(self, *, main: str = "", routers: str = SMARTHOST_ROUTER,
                  transport: str = "", transports: str = "", retry: str = "* * F,1m,1m",
@@ -69,9 +70,11 @@ class Exim:
             (self.work / d).mkdir()
             shutil.chown(self.work / d, "Debian-exim", "Debian-exim")
         self.conf = self.work / "exim.conf"
-        self.conf.write_text(_CONF.format(work=self.work, main=main, routers=routers,
-                                          transport=transport, transports=transports,
-                                          retry=retry))
+        # "{work}" in any part names this directory
+        parts = dict(main=main, routers=routers, transport=transport,
+                     transports=transports, retry=retry)
+        parts = {k: v.replace("{work}", str(self.work)) for k, v in parts.items()}
+        self.conf.write_text(_CONF.format(work=self.work, **parts))
         self.mainlog_path = self.work / "log" / "mainlog"
 
     def trust(self):
