@@ -12,7 +12,8 @@ stored and every reply it gave, exim's mainlog -- and judged by judge():
   program never saw a 250 the server did not give;
 - every copy at the server beyond the one exim confirmed comes from a
   session that died after the final dot: the server's own fault there, or
-  the relay killed after the server's 250;
+  the relay killed after the dot (the server's 250 went to a relay that was
+  gone, or that died before passing it on);
 - exim's queue is empty and no relay is left running.
 
 Used by test_faults_lose_no_mail.py (a few dozen messages in `make test`,
@@ -239,9 +240,10 @@ class Figures:
     delivered: int = 0
     bounced: int = 0
     bounced_by_stage: dict = field(default_factory=dict)
+    bounce_messages: int = 0    # what reached the sender's mailbox
     copies: int = 0
     duplicates_after_dot_fault: int = 0
-    duplicates_relay_killed_after_250: int = 0
+    duplicates_relay_killed_after_dot: int = 0
     duplicates_other: int = 0
     relay_kills: int = 0
     connections: int = 0
@@ -258,10 +260,10 @@ class Figures:
         lines = [
             f"messages {self.messages}, accepted by exim {self.accepted}, "
             f"delivered {self.delivered}, bounced with the server's 5xx {self.bounced} "
-            f"{self.bounced_by_stage}",
+            f"{self.bounced_by_stage}, bounce messages to the sender {self.bounce_messages}",
             f"copies stored at the server {self.copies}; duplicates: after the final dot "
             f"(server fault) {self.duplicates_after_dot_fault}, relay killed after the "
-            f"server's 250 {self.duplicates_relay_killed_after_250}, "
+            f"final dot {self.duplicates_relay_killed_after_dot}, "
             f"NOT after the dot {self.duplicates_other}",
             f"relay kills {self.relay_kills}; upstream connections {self.connections}; "
             f"refusal windows {self.refusal_windows} ({self.refused_attempts} attempts refused)",
@@ -342,6 +344,9 @@ def fault_run(exim: Exim, server: FaultServer, n: int, seed: int, *, fault_round
                         f"{sorted(relays().values())}")
     fig.wall_seconds = time.monotonic() - start
     fig.relay_kills = len(killer.kills)
+    mbox = exim.work / "bounces" / "mbox"
+    fig.bounce_messages = mbox.read_bytes().count(b"\nX-Failed-Recipients: ") \
+        if mbox.exists() else 0
     mainlog = exim.mainlog()
     problems += judge(messages, parse_mainlog(mainlog), server, killer, fig)
     return Outcome(fig, problems, mainlog)
@@ -424,7 +429,7 @@ def judge(messages, log: dict, server: FaultServer, killer: RelayKiller, fig: Fi
             if c.answer in ("reset", "fin", "stall"):
                 fig.duplicates_after_dot_fault += 1
             elif c.answer == "250" and c.peer_port in killed and not c.client_continued:
-                fig.duplicates_relay_killed_after_250 += 1
+                fig.duplicates_relay_killed_after_dot += 1
             else:
                 fig.duplicates_other += 1
                 conn = conns.get(c.conn)
@@ -433,6 +438,9 @@ def judge(messages, log: dict, server: FaultServer, killer: RelayKiller, fig: Fi
                                 f"relay killed {c.peer_port in killed}, connection {conn}) "
                                 f"though that session did not die after the final dot")
     fig.bounced_by_stage = dict(sorted(bounced_by.items()))
+    if fig.bounce_messages != fig.bounced:
+        problems.append(f"{fig.bounced} messages bounced, but {fig.bounce_messages} bounce "
+                        f"messages reached the sender's mailbox")
     return problems
 
 
