@@ -37,7 +37,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .pki import CertKey
 
@@ -117,14 +117,17 @@ class _Session:
     def end(self, action: str):
         """reset, fin or stall: the connection ends without a reply."""
         s = self.sock
-        if action == "reset":
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif action == "fin":
-            # no close_notify: the socket layer below TLS
-            socket.socket.shutdown(s, socket.SHUT_WR)
-            self._drain(5)
-        else:
-            self._drain(STALL_MAX)
+        try:        # (the client may have gone already)
+            if action == "reset":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif action == "fin":
+                # no close_notify: the socket layer below TLS
+                socket.socket.shutdown(s, socket.SHUT_WR)
+                self._drain(5)
+            else:
+                self._drain(STALL_MAX)
+        except OSError:
+            pass
         raise _Gone()
 
     def _drain(self, limit: float):
