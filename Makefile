@@ -159,6 +159,14 @@ PYTEST := /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider
 integration: all
 	tests/netns-run $(PYTEST) tests/integration
 
+# The fault run with 500 messages (several minutes; `make test` runs it
+# with 48): FAULT_MESSAGES and FAULT_SEED change it.
+FAULT_MESSAGES ?= 500
+FAULT_SEED ?= 7
+faults: all
+	SMTPSHIM_FAULT_MESSAGES=$(FAULT_MESSAGES) SMTPSHIM_FAULT_SEED=$(FAULT_SEED) \
+		tests/netns-run $(PYTEST) tests/integration/test_faults_lose_no_mail.py
+
 # make install [DESTDIR=] [PREFIX=/usr/local]: the wrapper in bin/, the relay
 # in libexec/, each shim build where glibc's $LIB (or musl's loader) finds it.
 install: all
@@ -183,5 +191,5 @@ uninstall:
 clean:
 	rm -rf build shim/lib shim/lib32 '$(SHIM_MUSL_LINK)' shim/libsmtpshim.so $(RELAY) $(WRAPPER)
 
-.PHONY: all unit fuzz bench sanitize deps test integration demo install uninstall clean FORCE
+.PHONY: all unit fuzz bench sanitize deps test integration faults demo install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)

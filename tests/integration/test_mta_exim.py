@@ -5,90 +5,32 @@ in the system library directory under a bare name, settings from
 /etc/smtpshim.conf, limited to the programs it names."""
 import os
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from harness import compat
 from harness.checks import assert_nothing_stored
 from harness.clients import run_client
-from harness.system_wide import SystemWide
+from harness.exim import EXIM, Exim, shim_config
+from harness.system_wide import system_wide  # noqa: F401 (a fixture)
 
-EXIM = shutil.which("exim4")
 pytestmark = pytest.mark.skipif(not EXIM, reason="exim4 (exim4-daemon-light) is not installed")
-
-EXIM_CONF = """\
-primary_hostname = client.test
-keep_environment = LD_PRELOAD
-spool_directory = {work}/spool
-log_file_path = {work}/log/%slog
-exim_user = Debian-exim
-exim_group = Debian-exim
-begin routers
-smarthost:
-  driver = manualroute
-  domains = *
-  transport = remote_smtp
-  route_list = * mail.test byname
-  self = send
-  no_more
-begin transports
-remote_smtp:
-  driver = smtp
-  port = 25
-  hosts_avoid_tls = *
-  hosts_try_fastopen = *
-begin retry
-* * F,1m,1m
-"""
 
 
 @pytest.fixture
 def exim():
-    """An exim configuration of our own, trusted so exim keeps root for it.
-    Its spool is outside pytest's tmp (mode 700): exim works as Debian-exim."""
-    work = Path(tempfile.mkdtemp(prefix="smtpshim-exim-"))
-    work.chmod(0o755)
-    for d in ("spool", "log"):
-        (work / d).mkdir()
-        shutil.chown(work / d, "Debian-exim", "Debian-exim")
-    conf = work / "exim.conf"
-    conf.write_text(EXIM_CONF.format(work=work))
-    yield conf
-    shutil.rmtree(work, ignore_errors=True)
+    e = Exim()
+    yield e
+    e.remove()
 
 
-@pytest.fixture
-def system_wide(tmp_path):
-    sw = SystemWide(tmp_path / "overlays")
-    yield sw
-    sw.remove()
-
-
-def shim_config(exim, pki, port, programs=None):
-    # exim delivers as Debian-exim: the CA must be readable by it
-    ca = exim.parent / "ca.pem"
-    shutil.copy(pki.ca_file, ca)
-    ca.chmod(0o644)
-    text = f"ca-file {ca}\nallow-loopback yes\nmode tls\nport {port}\n"
-    return text + (f"programs {programs}\n" if programs else "")
-
-
-def send_with_exim(conf, message, env, trace=None):
+def send_with_exim(exim, message, env, trace=None):
     """trace: a file for strace's record of how exim connects."""
-    exim_dir = Path("/etc/exim4")
-    exim_dir.mkdir(exist_ok=True)
-    (exim_dir / "trusted_configs").write_text(f"{conf}\n")
     body = message.data.replace(b"\r\n", b"\n")
-    cmd = [EXIM, "-C", str(conf), "-odf", "-oi", "-f", message.mail_from, message.rcpts[0]]
-    if trace:
-        cmd = ["strace", "-f", "-o", str(trace), "-e", "trace=connect,sendto,sendmsg", *cmd]
-    proc = subprocess.run(cmd, input=body, capture_output=True, timeout=60, env=env)
-    mainlog = conf.parent / "log" / "mainlog"
-    log = mainlog.read_text() if mainlog.exists() else "(no mainlog)"
-    return proc, log + proc.stderr.decode(errors="replace")
+    strace = ("strace", "-f", "-o", str(trace), "-e", "trace=connect,sendto,sendmsg")
+    proc = exim.run("-odf", "-oi", "-f", message.mail_from, message.rcpts[0], input=body,
+                    env=env, prefix=strace if trace else ())
+    return proc, exim.mainlog() + proc.stderr.decode(errors="replace")
 
 
 def assert_relayed_by_exim(srv, message, log):

@@ -10,6 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from .clients import REPO
 
 TRIPLET = subprocess.run(["cc", "-print-multiarch"], capture_output=True,
@@ -59,3 +61,12 @@ class SystemWide:
         for target in reversed(self.mounted):
             subprocess.run(["umount", "-l", str(target)], check=False)
         self.mounted.clear()
+
+
+@pytest.fixture
+def system_wide(tmp_path):
+    """A SystemWide of the test, removed at its end (import it into the
+    test module: `from harness.system_wide import system_wide`)."""
+    sw = SystemWide(tmp_path / "overlays")
+    yield sw
+    sw.remove()
