@@ -1,11 +1,12 @@
 #include "private_file.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "trusted_file.h"
 
 int private_file_path(const char *path, char *out, size_t len)
 {
@@ -31,18 +32,8 @@ int private_file_check(const char *path, const struct stat *st, char *err, size_
 		snprintf(err, errlen, "password-file %s is not a regular file", path);
 		return -1;
 	}
-	/* A file of another user's is that user's secret to change: whoever
-	 * owns it could chmod it open, or swap in a password of their own
-	 * and read what it unlocks.  Root's files are trusted as root is. */
-	if (st->st_uid != geteuid() && st->st_uid != 0) {
-		const struct passwd *pw = getpwuid(st->st_uid);
-		snprintf(err, errlen,
-			 "password-file %s is owned by %s%s%lu%s, not by this user (uid %lu) or "
-			 "root; refusing to use it: copy it to a file of your own with mode 600",
-			 path, pw ? pw->pw_name : "", pw ? " (uid " : "uid ",
-			 (unsigned long)st->st_uid, pw ? ")" : "", (unsigned long)geteuid());
+	if (trusted_file_owner_check("password-file", path, st, err, errlen) < 0)
 		return -1;
-	}
 	if (st->st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
 			 "password-file %s is %s by group or others (mode %04o); refusing to use "

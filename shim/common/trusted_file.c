@@ -29,6 +29,21 @@ static int owner_ok(const struct stat *st)
 	return st->st_uid == 0 || st->st_uid == geteuid();
 }
 
+/* A file of another user's is that user's to change: whoever owns it could
+ * open its modes, or swap in contents of their own.  Root's files are
+ * trusted as root is. */
+int trusted_file_owner_check(const char *what, const char *path, const struct stat *st,
+			     char *err, size_t errlen)
+{
+	if (owner_ok(st))
+		return 0;
+	snprintf(err, errlen,
+		 "%s %s is not used: it belongs to uid %u, neither this process's user "
+		 "(uid %u) nor root; use a file of your own",
+		 what, path, (unsigned)st->st_uid, (unsigned)geteuid());
+	return -1;
+}
+
 /* Each directory above the resolved file, from "/" down. */
 static int check_directories(const char *what, const char *path, const char *resolved,
 			     char *err, size_t errlen)
@@ -78,13 +93,8 @@ int trusted_file_open(const char *what, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s %s is not a regular file", what, path);
 		goto refuse;
 	}
-	if (!owner_ok(&st)) {
-		snprintf(err, errlen,
-			 "%s %s is not used: it belongs to uid %u, neither this process's user "
-			 "(uid %u) nor root",
-			 what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (trusted_file_owner_check(what, path, &st, err, errlen) < 0)
 		goto refuse;
-	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errlen,
 			 "%s %s is not used: it is writable by group or others (mode %04o); "

@@ -8,10 +8,16 @@
 #define SMTPSHIM_TRUSTED_FILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* True when the real, effective or saved uid is 0, or the loader set
  * AT_SECURE (a set-user-ID or set-group-ID program, file capabilities). */
 int trusted_process_privileged(void);
+
+/* The owner rule alone, for a file already looked at: owned by the
+ * process's user or root.  0, or -1 with a message naming what and path. */
+int trusted_file_owner_check(const char *what, const char *path, const struct stat *st,
+			     char *err, size_t errlen);
 
 /* Opens path read-only if this process may trust it: a regular file
  * owned by the process's user or root that group and others cannot

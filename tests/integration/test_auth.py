@@ -127,8 +127,8 @@ def test_password_file_of_another_user_is_refused_by_the_wrapper(message, pki, a
     run = run_client("smtplib", message,
                      shim=auth_args(pki, auth_server, "--password-file", str(pw)))
     assert run.returncode == 2, run.describe()
-    assert f"password-file {pw} is owned by" in run.output
-    assert "not by this user (uid 0) or root; refusing to use it" in run.output
+    assert f"password-file {pw} is not used: it belongs to uid" in run.output
+    assert "neither this process's user (uid 0) nor root; use a file of your own" in run.output
     assert_nothing_stored(auth_server)
 
 
@@ -138,7 +138,8 @@ def test_password_file_of_another_user_is_refused_by_the_relay(message, pki, aut
     os.chown(pw, 65534, 65534)
     run = run_client("smtplib", message, shim=auth_args(pki, auth_server),
                      env={"SMTPSHIM_PASSWORD_FILE": str(pw)})
-    assert_refused(run, f"password-file {pw} is owned by", "refusing to use it")
+    assert_refused(run, f"password-file {pw} is not used: it belongs to uid",
+                   "use a file of your own")
     assert_nothing_stored(auth_server)
 
 
