@@ -24,12 +24,6 @@ static const char reply_rewrite_failed[] =
 	"501 5.5.4 smtpshim: cannot rewrite this MAIL FROM command\r\n";
 
 /* Causes of an app failure, for its 421 (see filter_from_app). */
-static const char smuggling_lf[] =
-	"the message has a line \".\" ended by a bare LF, which some servers take as its end "
-	"(SMTP smuggling); refused";
-static const char smuggling_after_lf[] =
-	"the message has a line \".\" after a bare LF, which some servers take as its end "
-	"(SMTP smuggling); refused";
 static const char bdat_refused[] =
 	"BDAT is refused: CHUNKING is not offered through smtpshim, and the chunk would be "
 	"read as commands";
@@ -263,57 +257,73 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 }
 
 /* Message content passes untouched; we only watch for CRLF "." CRLF.
- * Bare LF does not end a line here, as RFC 5321 section 4.1.1.4 has it --
- * but some servers take it for a line end, and would find the end of the
- * message in "\n.\n", "\n.\r\n" or "\r\n.\n" where we (and the servers
- * that follow the RFC) find none: the rest of the content would be read
- * as commands there (SMTP smuggling).  Such a "." line is never passed
- * on; clients that end lines with bare LF dot-stuff it ("\n..").
- * data_state: 0 inside a line, 1 after CR, 2 at a line start after CRLF,
- * 3 after "." there, 4 after ".\r" there, 5 at a line start after a bare
- * LF, 6 after "." there.  Returns (size_t)-1 (f->error set) without the
- * byte that would complete such a line. */
+ * A bare LF or a bare CR ends no line here, as RFC 5321 section 4.1.1.4
+ * has it -- but some servers take a bare LF for a line end, and some
+ * appliances ("clean CR/LF" settings) a bare CR: they would find the end
+ * of the message in "\n.\n", "\r.\r", "\r\n.\rX" and the like, where we
+ * (and the servers that follow the RFC) find none, and read the rest of
+ * the content as commands (SMTP smuggling).  So a line "." with a bare CR
+ * or bare LF on either side is never passed on; clients that end lines
+ * with a bare LF dot-stuff such a line ("\n..").
+ * data_state: 0 inside a line, 1 after a CR (bare or not: the next byte
+ * tells), 2 at a line start after CRLF, 3 after "." there, 5 at a line
+ * start after a bare LF, 6 after "." there, 7 after "." that follows a
+ * bare CR.  A CR after state 3 is taken only with the byte after it, which
+ * decides between the end of the message and a bare CR; until that byte
+ * comes the CR stays unread (offered again with the next read).  Returns
+ * (size_t)-1 (f->error set) having forwarded only what precedes the CR or
+ * LF that would end such a "." line. */
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
 	size_t room = buf_room(to_server), i;
+	const char *cr = NULL, *lf = NULL; /* the next CR and LF at or after i */
 	if (n > room)
 		n = room;
 	for (i = 0; i < n; i++) {
-		/* Inside a line only a line end matters: skip to the next LF (or
-		 * the CR before it) at memchr's pace, not byte by byte.  A CR
-		 * elsewhere in a line changes nothing. */
+		/* Inside a line only a CR or LF matters: skip to the next one at
+		 * memchr's pace, not byte by byte (each memchr result is kept
+		 * until passed, so the scan stays linear). */
 		if (f->data_state == 0) {
-			const char *nl = memchr(in + i, '\n', n - i);
-			size_t next = nl ? (size_t)(nl - in) : n;
-			if (next > i && in[next - 1] == '\r')
-				next--;
-			if (next == n) {
-				i = n;
+			if (!cr || cr < in + i)
+				cr = memchr(in + i, '\r', n - i), cr = cr ? cr : in + n;
+			if (!lf || lf < in + i)
+				lf = memchr(in + i, '\n', n - i), lf = lf ? lf : in + n;
+			i = (size_t)((cr < lf ? cr : lf) - in);
+			if (i == n)
 				break;
-			}
-			i = next;
 		}
 		char c = in[i];
 		int s = f->data_state;
-		if ((s == 3 && c == '\n') || (s == 6 && (c == '\n' || c == '\r'))) {
+		const char *ended = NULL, *after = NULL; /* why a "." line is refused */
+		if (s == 3 && c == '\r') {
+			if (i + 1 == n)
+				break; /* the CR waits for the byte after it */
+			if (in[i + 1] == '\n') {
+				i += 2;
+				f->app = APP_COMMAND;
+				f->data_state = 0;
+				break;
+			}
+			ended = "CR";
+		} else if ((s == 3 || s == 6 || s == 7) && c == '\n') {
+			ended = "LF";
+		} else if ((s == 6 || s == 7) && c == '\r') {
+			after = s == 6 ? "LF" : "CR";
+		}
+		if (ended || after) {
 			buf_append(to_server, in, i);
-			snprintf(f->error, sizeof f->error, "%s",
-				 c == '\n' ? smuggling_lf : smuggling_after_lf);
+			snprintf(f->error, sizeof f->error,
+				 "the message has a line \".\" %s a bare %s, which some servers take "
+				 "as its end (SMTP smuggling); refused",
+				 ended ? "ended by" : "after", ended ? ended : after);
 			return (size_t)-1;
 		}
 		if (c == '\r')
-			s = s == 3 ? 4 : 1;
-		else if (c == '\n' && s == 4) {
-			i++;
-			f->app = APP_COMMAND;
-			f->data_state = 0;
-			break;
-		} else if (c == '\n')
+			s = 1;
+		else if (c == '\n')
 			s = s == 1 ? 2 : 5;
-		else if (c == '.' && s == 2)
-			s = 3;
-		else if (c == '.' && s == 5)
-			s = 6;
+		else if (c == '.')
+			s = s == 2 ? 3 : s == 5 ? 6 : s == 1 ? 7 : 0;
 		else
 			s = 0;
 		f->data_state = s;

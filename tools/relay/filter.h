@@ -7,9 +7,9 @@
  *    goes through DATA, whose end this filter can follow;
  *  - message content is forwarded untouched, commands line by line;
  *  - what the server could read differently from us ends the session: a
- *    line "." next to a bare LF in message content (SMTP smuggling), an
- *    app BDAT (CHUNKING is never offered, so its chunk would be read as
- *    commands here).
+ *    line "." next to a bare LF or a bare CR in message content (SMTP
+ *    smuggling), an app BDAT (CHUNKING is never offered, so its chunk
+ *    would be read as commands here).
  * Replies are matched to commands in order (pipelining included), which is
  * what lets a local reply take its proper place among server replies. */
 #ifndef SMTPSHIM_FILTER_H
