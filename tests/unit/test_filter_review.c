@@ -65,8 +65,16 @@ static void test_pipelined_plain_response_is_never_logged(void)
 	log_start();
 	CHECK(app(lines + used) == strlen(lines + used));
 	log = log_end();
+	/* a command again for the server -- but it waited while the AUTH
+	 * replies were outstanding, so the log does not show it */
 	CHECK_STR(drain(&to_server), "MAIL FROM:<a@b>\r\n");
-	CHECK(strstr(log, "C: MAIL FROM:<a@b>") != NULL); /* a command again */
+	CHECK(strstr(log, "MAIL FROM") == NULL);
+	CHECK(strstr(log, "C: *** (a line sent while AUTH replies were outstanding)") != NULL);
+	server("250 ok\r\n");
+	log_start();
+	app("RCPT TO:<c@d>\r\n");
+	log = log_end();
+	CHECK(strstr(log, "C: RCPT TO:<c@d>") != NULL); /* sent after them: logged */
 }
 
 static void test_response_before_the_334_is_secret_too(void)
@@ -117,6 +125,52 @@ static void test_initial_response_waits_for_the_verdict(void)
 	CHECK(app("NOOP\r\n") == 6);
 	log = log_end();
 	CHECK(strstr(log, "C: NOOP") != NULL);
+}
+
+/* The app pipelines AUTH LOGIN, user name and password; the server
+ * refuses the mechanism.  Its reply to the user-name line (read there as
+ * a command) must not decide that the password is a command to log. */
+static void test_password_pipelined_after_a_refused_auth_is_never_logged(void)
+{
+	const char *all = "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0LXBhc3N3b3Jk\r\nNOOP\r\n";
+	size_t at = 0;
+	start();
+	log_start();
+	at += app(all + at); /* AUTH and the user name go; the password waits */
+	server("504 5.5.4 unrecognized authentication type\r\n");
+	at += app(all + at); /* still waiting: a reply is outstanding */
+	server("500 5.5.2 unrecognized command\r\n");
+	at += app(all + at);
+	const char *log = log_end();
+	CHECK(at == strlen(all));
+	CHECK(strstr(log, "c2VjcmV0LXBhc3N3b3Jk") == NULL);
+	CHECK(strstr(log, "dXNlcg==") == NULL);
+	CHECK(strstr(log, "C: AUTH LOGIN") != NULL);
+	/* the server reads the password as a command, as the app sent it */
+	CHECK_STR(drain(&to_server), "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0LXBhc3N3b3Jk\r\nNOOP\r\n");
+	/* a line that came after the replies is a command, logged again */
+	server("500 5.5.2 unrecognized command\r\n250 ok\r\n");
+	log_start();
+	app("RSET\r\n");
+	log = log_end();
+	CHECK(strstr(log, "C: RSET") != NULL);
+}
+
+/* Only the reply to the AUTH (or to a response the server took as one)
+ * can keep the exchange going: after the AUTH is refused, a 334 to a line
+ * the server read as a command does not make the app's next line a SASL
+ * response -- which would pass it on unread, a STARTTLS included. */
+static void test_exchange_ends_with_the_reply_to_the_auth_itself(void)
+{
+	const char *all = "AUTH LOGIN\r\ndXNlcg==\r\nSTARTTLS\r\n";
+	size_t at = 0;
+	start();
+	at += app(all + at);
+	server("504 5.5.4 no\r\n334 UGFzc3dvcmQ6\r\n");
+	at += app(all + at);
+	CHECK(at == strlen(all));
+	CHECK_STR(drain(&to_server), "AUTH LOGIN\r\ndXNlcg==\r\n");
+	CHECK(strstr(drain(&to_app), "502 5.5.1") != NULL);
 }
 
 /* -- (b) the mechanism in the log comes from the line itself -------------- */
@@ -268,6 +322,8 @@ int main(void)
 	test_response_before_the_334_is_secret_too();
 	test_refused_auth_returns_to_commands();
 	test_initial_response_waits_for_the_verdict();
+	test_password_pipelined_after_a_refused_auth_is_never_logged();
+	test_exchange_ends_with_the_reply_to_the_auth_itself();
 	test_auth_log_stays_within_the_line();
 	test_dot_line_with_bare_lf_is_refused();
 	test_smuggling_split_across_reads_is_refused();

@@ -173,6 +173,20 @@ static void local_auth(struct filter *f, struct buf *to_app)
 	}
 }
 
+/* Logs an app line -- unless it waited while AUTH replies were
+ * outstanding: a client that pipelines its SASL responses may have sent
+ * its password there, and the server's refusal of the AUTH turns that
+ * line into a "command" (RFC 4954 section 4 leaves such a client no way
+ * to take it back). */
+static void log_command(const struct filter *f, const char *text, size_t len)
+{
+	static const char note[] = "*** (a line sent while AUTH replies were outstanding)";
+	if (f->line_quiet)
+		log_lines("C:", note, sizeof note - 1);
+	else
+		log_lines("C:", text, len);
+}
+
 /* One app line in f->line; -1 when the session must end (f->error). */
 static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 {
@@ -202,7 +216,7 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	}
 	verb_of(f->line, f->line_len, verb, sizeof verb);
 	if (!strcmp(verb, "BDAT")) {
-		log_lines("C:", f->line, f->line_len);
+		log_command(f, f->line, f->line_len);
 		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
 		return -1;
 	}
@@ -217,9 +231,9 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		size_t mlen = auth_mechanism(f->line, f->line_len, &mech, &initial);
 		int n = snprintf(shown, sizeof shown, "AUTH %.*s%s", mlen > 32 ? 32 : (int)mlen, mech,
 				 initial ? " ***" : "");
-		log_lines("C:", shown, n > 0 ? (size_t)n : 0);
+		log_command(f, shown, n > 0 ? (size_t)n : 0);
 	} else {
-		log_lines("C:", f->line, f->line_len);
+		log_command(f, f->line, f->line_len);
 	}
 
 	if (!strcmp(verb, "STARTTLS")) {
@@ -249,6 +263,7 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		 * or not: secret from now on, whatever it looks like. */
 		enqueue(f, PEND_AUTH, NULL, to_app);
 		f->auth_replies++;
+		f->auth_exchange = 1;
 		f->sasl_next = !initial;
 	} else {
 		enqueue(f, PEND_REPLY, NULL, to_app);
@@ -363,10 +378,18 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 		/* After an AUTH with its initial response, or a SASL response,
 		 * the server's reply tells what the app's next line is: a
 		 * command, or (after a 334) another secret response. */
-		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next)
+		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next) {
+			/* What waits here came while AUTH replies were
+			 * outstanding: whatever they make of it, never logged. */
+			if (n - used > f->quiet_bytes)
+				f->quiet_bytes = n - used;
 			break;
+		}
 		const char *nl = memchr(in + used, '\n', n - used);
 		size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
+		if (!f->line_len)
+			f->line_quiet = f->quiet_bytes > 0;
+		f->quiet_bytes -= take < f->quiet_bytes ? take : f->quiet_bytes;
 		if (f->line_too_long || f->line_len + take > FILTER_LINE_MAX) {
 			f->line_too_long = 1;
 			f->line_len = 0;
@@ -444,10 +467,17 @@ static void reply(struct filter *f, struct buf *to_app)
 		f->q_len--;
 	}
 	log_lines("S:", r->raw, r->len);
-	if (kind == PEND_AUTH && !--f->auth_replies)
+	if (kind == PEND_AUTH) {
+		/* Only a 334 keeps the exchange going; a reply to a line the
+		 * server read as a command after the exchange ended (a
+		 * pipelined response to a refused AUTH) cannot restart it. */
+		if (r->code != 334)
+			f->auth_exchange = 0;
 		/* With more AUTH replies to come, the app has sent its next
 		 * line already (a pipelined response). */
-		f->sasl_next = r->code == 334;
+		if (!--f->auth_replies)
+			f->sasl_next = f->auth_exchange;
+	}
 	if (kind == PEND_EHLO && r->code == 250)
 		rewrite_ehlo(r, to_app);
 	else if (kind == PEND_SUBST && r->code / 100 == 2)

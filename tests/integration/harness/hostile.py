@@ -46,6 +46,7 @@ BEHAVIOURS = {
     "drop-after-data": True,   # reads the whole message, then a TCP reset instead of a reply
     "many-lines": True,      # greets with a 1000-line reply
     "mute-after-tls": True,  # completes the TLS handshake, then never says a word
+    "refuse-auth": False,    # ordinary, but answers every AUTH with 504 (no such mechanism)
     "cr-lines": False,       # ordinary, but a bare CR ends a line too, in commands and in
                              # DATA (appliances' "clean CR/LF"): smuggling works on it
     # either
@@ -434,6 +435,9 @@ class HostileServer:
                 s.send(b"221 2.0.0 bye\r\n")
                 s.rec.events.append("quit")
                 return
+            elif verb == b"AUTH" and self.behaviour == "refuse-auth":
+                s.send(b"504 5.5.4 unrecognized authentication type\r\n")
+                s.rec.events.append("refused AUTH")
             elif verb in (b"RSET", b"NOOP"):
                 s.send(b"250 2.0.0 ok\r\n")
             else:
