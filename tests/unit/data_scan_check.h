@@ -69,7 +69,8 @@ static inline long data_through_filter(const char *in, size_t n, size_t (*next_c
 		if (chunk > n - at)
 			chunk = n - at;
 		size_t used = filter_from_app(&scan_f, in + at, chunk, &scan_to_server, &scan_to_app);
-		if (used == (size_t)-1)
+		/* (a refusal after the end is of a command, BDAT: not ours) */
+		if (used == (size_t)-1 && scan_f.app != APP_COMMAND)
 			return -(long)scan_to_server.len - 1; /* forwarded up to the bad byte */
 		if (scan_f.app == APP_COMMAND) {
 			scan_start();
