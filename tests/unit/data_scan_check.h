@@ -61,7 +61,8 @@ static inline void scan_start(void)
 static inline long data_through_filter(const char *in, size_t n, size_t (*next_chunk)(void *),
 				       void *ctx)
 {
-	size_t cuts[512], ncuts = 0, at = 0, unread = 0;
+	static size_t cuts[1 << 16]; /* reads of one byte over the longest input */
+	size_t ncuts = 0, at = 0, unread = 0;
 	scan_start();
 	while (at < n) {
 		/* a read adds to what the filter left unread, as in the pump */
@@ -69,10 +70,11 @@ static inline long data_through_filter(const char *in, size_t n, size_t (*next_c
 		if (chunk > n - at)
 			chunk = n - at;
 		size_t used = filter_from_app(&scan_f, in + at, chunk, &scan_to_server, &scan_to_app);
-		/* (a refusal after the end is of a command, BDAT: not ours) */
-		if (used == (size_t)-1 && scan_f.app != APP_COMMAND)
+		/* (a refusal after the end is of a command, BDAT: not ours;
+		 * and a DATA after the end waits for its reply) */
+		if (used == (size_t)-1 && scan_f.app == APP_DATA)
 			return -(long)scan_to_server.len - 1; /* forwarded up to the bad byte */
-		if (scan_f.app == APP_COMMAND) {
+		if (scan_f.app != APP_DATA) {
 			scan_start();
 			for (size_t k = 0, pos = 0; k < ncuts; pos += cuts[k++])
 				filter_from_app(&scan_f, in + pos, cuts[k], &scan_to_server,
@@ -80,7 +82,7 @@ static inline long data_through_filter(const char *in, size_t n, size_t (*next_c
 			for (size_t from = at, pos = at; pos < at + chunk; pos++) {
 				from += filter_from_app(&scan_f, in + from, pos + 1 - from,
 							&scan_to_server, &scan_to_app);
-				if (scan_f.app == APP_COMMAND)
+				if (scan_f.app != APP_DATA)
 					return (long)from;
 			}
 			return -999998;
