@@ -175,9 +175,9 @@ static void local_auth(struct filter *f, struct buf *to_app)
 
 /* Logs an app line -- unless it waited while AUTH replies were
  * outstanding: a client that pipelines its SASL responses may have sent
- * its password there, and the server's refusal of the AUTH turns that
- * line into a "command" (RFC 4954 section 4 leaves such a client no way
- * to take it back). */
+ * its password there, and once the server refuses the AUTH it reads that
+ * line as a command; the client cannot take it back, and meant it as a
+ * secret. */
 static void log_command(const struct filter *f, const char *text, size_t len)
 {
 	static const char note[] = "*** (a line sent while AUTH replies were outstanding)";
