@@ -372,19 +372,21 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 			used += k;
 			continue;
 		}
-		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
-		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
-			break;
 		/* After an AUTH with its initial response, or a SASL response,
 		 * the server's reply tells what the app's next line is: a
 		 * command, or (after a 334) another secret response. */
 		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next) {
 			/* What waits here came while AUTH replies were
-			 * outstanding: whatever they make of it, never logged. */
+			 * outstanding: whatever they make of it, never logged.
+			 * (Checked before the room below: bytes held for room
+			 * are counted too.) */
 			if (n - used > f->quiet_bytes)
 				f->quiet_bytes = n - used;
 			break;
 		}
+		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
+		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
+			break;
 		const char *nl = memchr(in + used, '\n', n - used);
 		size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
 		if (!f->line_len)
