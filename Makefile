@@ -103,7 +103,7 @@ $(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 UNIT_DEPS := $(call objs,native,$(COMMON_SRC) tools/relay/filter.c tools/relay/log.c)
-build/unit/%: tests/unit/%.c tests/unit/check.h $(UNIT_DEPS)
+build/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(UNIT_DEPS)
 
@@ -114,9 +114,9 @@ unit: $(UNIT_BIN)
 # libFuzzer: `make fuzz` (FUZZ_SECONDS each, longer by hand); `make test`
 # runs a short round over the checked-in corpus.
 FUZZ_SECONDS ?= 10
-FUZZ_SRC := $(COMMON_SRC) tools/relay/filter.c tools/relay/log.c
+FUZZ_SRC := $(COMMON_SRC) tools/relay/filter.c tools/relay/log.c tools/relay/session.c tools/relay/net.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard tests/unit/*.h tools/relay/*.h shim/common/*.h)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-D_GNU_SOURCE -std=gnu11 -o $@ $< $(FUZZ_SRC)

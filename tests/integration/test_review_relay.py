@@ -1,7 +1,7 @@
 """Review findings in the relay, each proved end to end: the session text
 on fd 4 (settings only before the '@' lines, an @end required, read with a
 deadline, a 421 for the app when it is bad); what the filter must not let
-through (SMTP smuggling, BDAT, SASL responses in the verbose log); the
+through (SMTP smuggling next to a bare LF or a bare CR, BDAT, SASL responses in the verbose log); the
 password command (no inherited app socket, its exit status even when the
 host ignores SIGCHLD, bounded by the timeout); the greeting's claims;
 TCP keepalive upstream; the port cache only in a private directory."""
@@ -231,6 +231,36 @@ say(b"Subject: hello\r\n\r\nhi\n.\nMAIL FROM:<ceo@mail.test>\r\nRCPT TO:<bob@mai
     assert_nothing_stored(srv)
 
 
+@pytest.mark.parametrize("dot_line", [b"\r.\r", b"\r.\n", b"\r\n.\r"],
+                         ids=["bare-CR-both-sides", "bare-CR-before-bare-LF-after",
+                              "CRLF-before-bare-CR-after"])
+def test_dot_line_next_to_a_bare_cr_is_refused(dot_line, pki, tmp_path, smtpshim):
+    """Against a server that takes a bare CR for a line end (a "clean CR/LF"
+    appliance), a "." line next to a bare CR would end the message and run
+    what follows as commands of this session."""
+    srv = HostileServer("cr-lines", pki.mail).start()
+    try:
+        script = r'''
+say(b"EHLO client.test\r\n")
+say(b"MAIL FROM:<alice@client.test>\r\n")
+say(b"RCPT TO:<bob@mail.test>\r\n")
+say(b"DATA\r\n")
+say(b"Subject: hello\r\n\r\nhi" + %r + b"MAIL FROM:<ceo@mail.test>\r\n"
+    b"RCPT TO:<eve@mail.test>\r\nDATA\r\nSubject: smuggled\r\n\r\npay now\r\n.\r\n")
+''' % dot_line
+        proc, out = run_raw(pki, srv, script, tmp_path=tmp_path)
+    finally:
+        srv.stop()
+    assert "Subject: -> 421 4.5.0 smtpshim: the message has a line \".\"" in out, out
+    assert "(SMTP smuggling); refused" in out, out
+    assert not srv.stored, f"stored {srv.stored}\n{srv.describe()}"
+    conns = srv.received()
+    assert conns, out
+    for c in conns:
+        assert b"ceo@mail.test" not in c.tls and b"eve@mail.test" not in c.tls, srv.describe()
+        assert b"MAIL FROM:<alice@client.test>" in c.tls, srv.describe()
+
+
 def test_bare_lf_message_that_is_dot_stuffed_is_delivered(pki, start_server, tmp_path,
                                                           smtpshim):
     srv = start_server("starttls")
@@ -277,6 +307,38 @@ say(b"QUIT\r\n")
     assert "response -> 235" in out, out
     assert b64.decode() not in out, out
     assert "*** (SASL response)" in out, out
+
+
+def test_password_pipelined_after_a_refused_auth_never_reaches_the_log(pki, tmp_path,
+                                                                      smtpshim):
+    """The app pipelines AUTH LOGIN, user name and password; the server
+    has no such mechanism (504) and reads the two as commands. The -v log
+    shows neither, however the server's replies to them read."""
+    user = base64.b64encode(b"alice-the-user")
+    password = base64.b64encode(b"hunter2 correct horse")
+    srv = HostileServer("refuse-auth", pki.mail).start()
+    try:
+        script = r'''
+say(b"EHLO client.test\r\n")
+s.sendall(b"AUTH LOGIN\r\n" + %r + b"\r\n" + %r + b"\r\n")
+show("AUTH", reply())
+show("user", reply())
+show("password", reply())
+say(b"NOOP\r\n")
+say(b"QUIT\r\n")
+''' % (user, password)
+        proc, out = run_raw(pki, srv, script, "-v", tmp_path=tmp_path)
+    finally:
+        srv.stop()
+    assert "AUTH -> 504 5.5.4" in out, out
+    assert "NOOP -> 250" in out, out
+    assert "C: NOOP" in out, out    # the log is on, and shows later commands
+    for secret in (password, user):
+        assert secret.decode() not in out, out
+    assert b"hunter2" not in out.encode(), out
+    assert "C: AUTH LOGIN" in out, out
+    # the app's lines did reach the server: only the log leaves them out
+    assert password in bytes(srv.received()[0].tls), srv.describe()
 
 
 # -- the password command ---------------------------------------------------

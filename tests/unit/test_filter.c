@@ -64,9 +64,16 @@ static void test_end_of_data_split_across_reads(void)
 	start_filter(0);
 	app("DATA\r\n");
 	server("354 go\r\n");
+	/* what the filter leaves unread is offered again with the next read,
+	 * as the pump does (the CR after "." waits for the byte after it) */
 	const char *parts[] = {"line\r", "\n.", "\r", "\n", "STARTTLS\r\n"};
-	for (size_t i = 0; i < 5; i++)
-		app(parts[i]);
+	char pending[64] = "";
+	for (size_t i = 0; i < 5; i++) {
+		strcat(pending, parts[i]);
+		size_t used = app(pending);
+		memmove(pending, pending + used, strlen(pending + used) + 1);
+	}
+	CHECK(pending[0] == '\0');
 	CHECK_STR(drain(&to_server), "DATA\r\nline\r\n.\r\n");
 	server("250 ok\r\n");
 	CHECK(strstr(drain(&to_app), "502 5.5.1") != NULL);

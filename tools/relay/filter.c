@@ -24,12 +24,6 @@ static const char reply_rewrite_failed[] =
 	"501 5.5.4 smtpshim: cannot rewrite this MAIL FROM command\r\n";
 
 /* Causes of an app failure, for its 421 (see filter_from_app). */
-static const char smuggling_lf[] =
-	"the message has a line \".\" ended by a bare LF, which some servers take as its end "
-	"(SMTP smuggling); refused";
-static const char smuggling_after_lf[] =
-	"the message has a line \".\" after a bare LF, which some servers take as its end "
-	"(SMTP smuggling); refused";
 static const char bdat_refused[] =
 	"BDAT is refused: CHUNKING is not offered through smtpshim, and the chunk would be "
 	"read as commands";
@@ -179,6 +173,20 @@ static void local_auth(struct filter *f, struct buf *to_app)
 	}
 }
 
+/* Logs an app line -- unless it waited while AUTH replies were
+ * outstanding: a client that pipelines its SASL responses may have sent
+ * its password there, and once the server refuses the AUTH it reads that
+ * line as a command; the client cannot take it back, and meant it as a
+ * secret. */
+static void log_command(const struct filter *f, const char *text, size_t len)
+{
+	static const char note[] = "*** (a line sent while AUTH replies were outstanding)";
+	if (f->line_quiet)
+		log_lines("C:", note, sizeof note - 1);
+	else
+		log_lines("C:", text, len);
+}
+
 /* One app line in f->line; -1 when the session must end (f->error). */
 static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 {
@@ -208,7 +216,7 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	}
 	verb_of(f->line, f->line_len, verb, sizeof verb);
 	if (!strcmp(verb, "BDAT")) {
-		log_lines("C:", f->line, f->line_len);
+		log_command(f, f->line, f->line_len);
 		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
 		return -1;
 	}
@@ -223,9 +231,9 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		size_t mlen = auth_mechanism(f->line, f->line_len, &mech, &initial);
 		int n = snprintf(shown, sizeof shown, "AUTH %.*s%s", mlen > 32 ? 32 : (int)mlen, mech,
 				 initial ? " ***" : "");
-		log_lines("C:", shown, n > 0 ? (size_t)n : 0);
+		log_command(f, shown, n > 0 ? (size_t)n : 0);
 	} else {
-		log_lines("C:", f->line, f->line_len);
+		log_command(f, f->line, f->line_len);
 	}
 
 	if (!strcmp(verb, "STARTTLS")) {
@@ -255,6 +263,7 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 		 * or not: secret from now on, whatever it looks like. */
 		enqueue(f, PEND_AUTH, NULL, to_app);
 		f->auth_replies++;
+		f->auth_exchange = 1;
 		f->sasl_next = !initial;
 	} else {
 		enqueue(f, PEND_REPLY, NULL, to_app);
@@ -263,57 +272,73 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 }
 
 /* Message content passes untouched; we only watch for CRLF "." CRLF.
- * Bare LF does not end a line here, as RFC 5321 section 4.1.1.4 has it --
- * but some servers take it for a line end, and would find the end of the
- * message in "\n.\n", "\n.\r\n" or "\r\n.\n" where we (and the servers
- * that follow the RFC) find none: the rest of the content would be read
- * as commands there (SMTP smuggling).  Such a "." line is never passed
- * on; clients that end lines with bare LF dot-stuff it ("\n..").
- * data_state: 0 inside a line, 1 after CR, 2 at a line start after CRLF,
- * 3 after "." there, 4 after ".\r" there, 5 at a line start after a bare
- * LF, 6 after "." there.  Returns (size_t)-1 (f->error set) without the
- * byte that would complete such a line. */
+ * A bare LF or a bare CR ends no line here, as RFC 5321 section 4.1.1.4
+ * has it -- but some servers take a bare LF for a line end, and some
+ * appliances ("clean CR/LF" settings) a bare CR: they would find the end
+ * of the message in "\n.\n", "\r.\r", "\r\n.\rX" and the like, where we
+ * (and the servers that follow the RFC) find none, and read the rest of
+ * the content as commands (SMTP smuggling).  So a line "." with a bare CR
+ * or bare LF on either side is never passed on; clients that end lines
+ * with a bare LF dot-stuff such a line ("\n..").
+ * data_state: 0 inside a line, 1 after a CR (bare or not: the next byte
+ * tells), 2 at a line start after CRLF, 3 after "." there, 5 at a line
+ * start after a bare LF, 6 after "." there, 7 after "." that follows a
+ * bare CR.  A CR after state 3 is taken only with the byte after it, which
+ * decides between the end of the message and a bare CR; until that byte
+ * comes the CR stays unread (offered again with the next read).  Returns
+ * (size_t)-1 (f->error set) having forwarded only what precedes the CR or
+ * LF that would end such a "." line. */
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
 	size_t room = buf_room(to_server), i;
+	const char *cr = NULL, *lf = NULL; /* the next CR and LF at or after i */
 	if (n > room)
 		n = room;
 	for (i = 0; i < n; i++) {
-		/* Inside a line only a line end matters: skip to the next LF (or
-		 * the CR before it) at memchr's pace, not byte by byte.  A CR
-		 * elsewhere in a line changes nothing. */
+		/* Inside a line only a CR or LF matters: skip to the next one at
+		 * memchr's pace, not byte by byte (each memchr result is kept
+		 * until passed, so the scan stays linear). */
 		if (f->data_state == 0) {
-			const char *nl = memchr(in + i, '\n', n - i);
-			size_t next = nl ? (size_t)(nl - in) : n;
-			if (next > i && in[next - 1] == '\r')
-				next--;
-			if (next == n) {
-				i = n;
+			if (!cr || cr < in + i)
+				cr = memchr(in + i, '\r', n - i), cr = cr ? cr : in + n;
+			if (!lf || lf < in + i)
+				lf = memchr(in + i, '\n', n - i), lf = lf ? lf : in + n;
+			i = (size_t)((cr < lf ? cr : lf) - in);
+			if (i == n)
 				break;
-			}
-			i = next;
 		}
 		char c = in[i];
 		int s = f->data_state;
-		if ((s == 3 && c == '\n') || (s == 6 && (c == '\n' || c == '\r'))) {
+		const char *ended = NULL, *after = NULL; /* why a "." line is refused */
+		if (s == 3 && c == '\r') {
+			if (i + 1 == n)
+				break; /* the CR waits for the byte after it */
+			if (in[i + 1] == '\n') {
+				i += 2;
+				f->app = APP_COMMAND;
+				f->data_state = 0;
+				break;
+			}
+			ended = "CR";
+		} else if ((s == 3 || s == 6 || s == 7) && c == '\n') {
+			ended = "LF";
+		} else if ((s == 6 || s == 7) && c == '\r') {
+			after = s == 6 ? "LF" : "CR";
+		}
+		if (ended || after) {
 			buf_append(to_server, in, i);
-			snprintf(f->error, sizeof f->error, "%s",
-				 c == '\n' ? smuggling_lf : smuggling_after_lf);
+			snprintf(f->error, sizeof f->error,
+				 "the message has a line \".\" %s a bare %s, which some servers take "
+				 "as its end (SMTP smuggling); refused",
+				 ended ? "ended by" : "after", ended ? ended : after);
 			return (size_t)-1;
 		}
 		if (c == '\r')
-			s = s == 3 ? 4 : 1;
-		else if (c == '\n' && s == 4) {
-			i++;
-			f->app = APP_COMMAND;
-			f->data_state = 0;
-			break;
-		} else if (c == '\n')
+			s = 1;
+		else if (c == '\n')
 			s = s == 1 ? 2 : 5;
-		else if (c == '.' && s == 2)
-			s = 3;
-		else if (c == '.' && s == 5)
-			s = 6;
+		else if (c == '.')
+			s = s == 2 ? 3 : s == 5 ? 6 : s == 1 ? 7 : 0;
 		else
 			s = 0;
 		f->data_state = s;
@@ -347,16 +372,26 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 			used += k;
 			continue;
 		}
-		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
-		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
-			break;
 		/* After an AUTH with its initial response, or a SASL response,
 		 * the server's reply tells what the app's next line is: a
 		 * command, or (after a 334) another secret response. */
-		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next)
+		if (!f->line_len && !f->line_too_long && f->auth_replies && !f->sasl_next) {
+			/* What waits here came while AUTH replies were
+			 * outstanding: whatever they make of it, never logged.
+			 * (Checked before the room below: bytes held for room
+			 * are counted too.) */
+			if (n - used > f->quiet_bytes)
+				f->quiet_bytes = n - used;
+			break;
+		}
+		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
+		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
 			break;
 		const char *nl = memchr(in + used, '\n', n - used);
 		size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
+		if (!f->line_len)
+			f->line_quiet = f->quiet_bytes > 0;
+		f->quiet_bytes -= take < f->quiet_bytes ? take : f->quiet_bytes;
 		if (f->line_too_long || f->line_len + take > FILTER_LINE_MAX) {
 			f->line_too_long = 1;
 			f->line_len = 0;
@@ -434,10 +469,17 @@ static void reply(struct filter *f, struct buf *to_app)
 		f->q_len--;
 	}
 	log_lines("S:", r->raw, r->len);
-	if (kind == PEND_AUTH && !--f->auth_replies)
+	if (kind == PEND_AUTH) {
+		/* Only a 334 keeps the exchange going; a reply to a line the
+		 * server read as a command after the exchange ended (a
+		 * pipelined response to a refused AUTH) cannot restart it. */
+		if (r->code != 334)
+			f->auth_exchange = 0;
 		/* With more AUTH replies to come, the app has sent its next
 		 * line already (a pipelined response). */
-		f->sasl_next = r->code == 334;
+		if (!--f->auth_replies)
+			f->sasl_next = f->auth_exchange;
+	}
 	if (kind == PEND_EHLO && r->code == 250)
 		rewrite_ehlo(r, to_app);
 	else if (kind == PEND_SUBST && r->code / 100 == 2)

@@ -7,9 +7,9 @@
  *    goes through DATA, whose end this filter can follow;
  *  - message content is forwarded untouched, commands line by line;
  *  - what the server could read differently from us ends the session: a
- *    line "." next to a bare LF in message content (SMTP smuggling), an
- *    app BDAT (CHUNKING is never offered, so its chunk would be read as
- *    commands here).
+ *    line "." next to a bare LF or a bare CR in message content (SMTP
+ *    smuggling), an app BDAT (CHUNKING is never offered, so its chunk
+ *    would be read as commands here).
  * Replies are matched to commands in order (pipelining included), which is
  * what lets a local reply take its proper place among server replies. */
 #ifndef SMTPSHIM_FILTER_H
@@ -32,7 +32,8 @@ enum pending_kind {
 	PEND_SUBST, /* the server's reply to a RSET sent for the app's EHLO or
 		     * HELO: a 2xx is replaced by our local answer */
 	PEND_AUTH,  /* the reply to an AUTH or to a SASL response: a 334
-		     * makes the app's next line a SASL response */
+		     * while the exchange lasts makes the app's next line a
+		     * SASL response; anything else ends the exchange */
 };
 
 struct pending {
@@ -50,6 +51,11 @@ struct filter {
 	int data_state;      /* progress through CRLF "." CRLF */
 	int sasl_next;       /* the app's next line is a SASL response (secret) */
 	size_t auth_replies; /* PEND_AUTH entries in the queue */
+	int auth_exchange;   /* the server is inside an AUTH exchange, as far as
+			      * its replies (to the AUTH, then 334s) have told */
+	size_t quiet_bytes;  /* app bytes that waited while AUTH replies were
+			      * outstanding: the lines they hold are never logged */
+	int line_quiet;      /* the line in f->line is one of those */
 	int app_failed;      /* the app broke the rules: f->error says how */
 	struct reply_parser parser;
 	struct pending queue[FILTER_PENDING_MAX];

@@ -46,6 +46,9 @@ BEHAVIOURS = {
     "drop-after-data": True,   # reads the whole message, then a TCP reset instead of a reply
     "many-lines": True,      # greets with a 1000-line reply
     "mute-after-tls": True,  # completes the TLS handshake, then never says a word
+    "refuse-auth": False,    # ordinary, but answers every AUTH with 504 (no such mechanism)
+    "cr-lines": False,       # ordinary, but a bare CR ends a line too, in commands and in
+                             # DATA (appliances' "clean CR/LF"): smuggling works on it
     # either
     "silent": False,         # accepts TCP and never says a word
 }
@@ -162,6 +165,8 @@ class _Session:
             self._flush_tls()
 
     def read_line(self) -> bytes:
+        if self.srv.behaviour == "cr-lines":
+            return self._read_line_cr()
         while b"\n" not in self.buf:
             if len(self.buf) > LINE_MAX:
                 self.rec.events.append("client line too long")
@@ -171,6 +176,25 @@ class _Session:
         line = bytes(self.buf[:i])
         del self.buf[:i]
         return line
+
+    def _read_line_cr(self) -> bytes:
+        """A line ended by CRLF, a bare LF or a bare CR (whether a CR is
+        bare is known once the byte after it has come)."""
+        while True:
+            ends = [i for i in (self.buf.find(b"\r"), self.buf.find(b"\n")) if i >= 0]
+            if ends:
+                i = min(ends)
+                if self.buf[i:i + 1] == b"\r" and i + 1 == len(self.buf):
+                    self._fill()
+                    continue
+                n = i + 2 if self.buf[i:i + 2] == b"\r\n" else i + 1
+                line = bytes(self.buf[:n])
+                del self.buf[:n]
+                return line
+            if len(self.buf) > LINE_MAX:
+                self.rec.events.append("client line too long")
+                raise _Stop
+            self._fill()
 
     def wait_for_hangup(self, seconds: float):
         """Give the peer `seconds` to hang up (then _Stop); what it sends
@@ -411,12 +435,22 @@ class HostileServer:
                 s.send(b"221 2.0.0 bye\r\n")
                 s.rec.events.append("quit")
                 return
+            elif verb == b"AUTH" and self.behaviour == "refuse-auth":
+                s.send(b"504 5.5.4 unrecognized authentication type\r\n")
+                s.rec.events.append("refused AUTH")
             elif verb in (b"RSET", b"NOOP"):
                 s.send(b"250 2.0.0 ok\r\n")
             else:
                 s.send(b"502 5.5.2 not here\r\n")
 
     def _data(self, s: _Session) -> bytes:
+        if self.behaviour == "cr-lines":
+            data = bytearray()
+            while True:
+                line = s.read_line()
+                if line.rstrip(b"\r\n") == b".":
+                    return bytes(data)
+                data += line
         dropping = self.behaviour.startswith("drop-in-data")
         # Wait for part of the message, so the client is mid-send when we go.
         while dropping and len(s.buf) < 16384 and b"\r\n.\r\n" not in s.buf:
