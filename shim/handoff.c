@@ -14,12 +14,9 @@
 #include "common/relay_handoff.h"
 #include "libc.h"
 #include "names.h"
+#include "relay_server.h"
 #include "sessions.h"
 #include "spawn.h"
-
-/* All settings at their longest plus a section still fit (and the relay
- * reads as much). */
-#define SESSION_TEXT_MAX (32 * 1024)
 
 /* The loopback socket the relay accepts the app's connection on, and the
  * address the app's socket dials to reach it (the same, or its v4-mapped
@@ -225,15 +222,19 @@ int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg
 		return -1;
 	if (cfg->error[0])
 		return refuse_locally(fd, dst, &l, cfg->error);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
-		return refuse_locally(fd, dst, &l, "cannot create a socket pair for the relay");
-
-	int err = spawn_relay(cfg->helper, l.fd, session_fds[0], cfg->verbose > 0,
-			      (int)cfg->timeout * 1000, why, sizeof why);
-	close(session_fds[0]);
-	if (err) {
-		close(session_fds[1]);
-		return refuse_locally(fd, dst, &l, why);
+	/* The user's ready relay, else one started for this connection. */
+	session_fds[1] = relay_server_handoff(cfg, l.fd);
+	if (session_fds[1] < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
+			return refuse_locally(fd, dst, &l,
+					      "cannot create a socket pair for the relay");
+		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], cfg->verbose > 0,
+				      (int)cfg->timeout * 1000, why, sizeof why);
+		close(session_fds[0]);
+		if (err) {
+			close(session_fds[1]);
+			return refuse_locally(fd, dst, &l, why);
+		}
 	}
 	close(l.fd);
 

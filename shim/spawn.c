@@ -22,7 +22,8 @@
 
 struct child_args {
 	const char *helper;
-	int listen_fd, session_fd, ready_fd, keep_stderr, secure;
+	char *const *argv;
+	int listen_fd, session_fd, ready_fd, keep_stderr, secure; /* -1: /dev/null */
 	char *const *envp;
 };
 
@@ -53,25 +54,24 @@ _Noreturn static void become_relay(const struct child_args *a)
 {
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* Move our fds above 2..5 first so the dup2 calls cannot clobber them. */
-	int lfd = fcntl(a->listen_fd, F_DUPFD_CLOEXEC, 10);
-	int sfd = fcntl(a->session_fd, F_DUPFD_CLOEXEC, 10);
-	int rfd = fcntl(a->ready_fd, F_DUPFD_CLOEXEC, 10);
 	int nfd = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 10);
+	int lfd = fcntl(a->listen_fd < 0 ? nfd : a->listen_fd, F_DUPFD_CLOEXEC, 10);
+	int sfd = fcntl(a->session_fd < 0 ? nfd : a->session_fd, F_DUPFD_CLOEXEC, 10);
+	int rfd = fcntl(a->ready_fd, F_DUPFD_CLOEXEC, 10);
 
 	if (rfd < 0)
 		_exit(127);
 	if (lfd < 0 || sfd < 0 || nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 ||
-	    (!a->keep_stderr && dup2(nfd, 2) < 0) || dup2(lfd, 3) < 0 || dup2(sfd, 4) < 0 ||
-	    dup2(rfd, 5) < 0)
+	    (!a->keep_stderr && dup2(nfd, 2) < 0) || dup2(lfd, RELAY_LISTEN_FD) < 0 ||
+	    dup2(sfd, RELAY_SESSION_FD) < 0 || dup2(rfd, RELAY_READY_FD) < 0)
 		fail(rfd, errno ? errno : EBADF);
-	close_from(6);
+	close_from(RELAY_READY_FD + 1);
 	/* In a set-user-ID host (or a root one without settings from root's
 	 * wrapper) the working directory may be the invoker's. */
 	if (a->secure && chdir("/") < 0)
-		fail(5, errno);
-	char *argv[] = {(char *)"smtpshim-relay", NULL};
-	execve(a->helper, argv, a->envp);
-	fail(5, errno);
+		fail(RELAY_READY_FD, errno);
+	execve(a->helper, a->argv, a->envp);
+	fail(RELAY_READY_FD, errno);
 }
 
 /* Runs in the host's memory (CLONE_VM|CLONE_VFORK) with all signals
@@ -153,8 +153,8 @@ static int await_ready(int fd, int timeout_ms, const char *helper, char *why, si
 	return -1;
 }
 
-int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr,
-		int timeout_ms, char *why, size_t whylen)
+static int spawn(const char *helper, char *const *argv, int listen_fd, int session_fd,
+		 int keep_stderr, int timeout_ms, char *why, size_t whylen)
 {
 	char *envp[3];
 	int ready[2];
@@ -162,7 +162,7 @@ int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stde
 	/* Without an environment to trust, the working directory is no more
 	 * trustworthy: no relative path may resolve there. */
 	int secure = getauxval(AT_SECURE) != 0 || !from;
-	struct child_args a = {helper, listen_fd, session_fd, -1, keep_stderr, secure, envp};
+	struct child_args a = {helper, argv, listen_fd, session_fd, -1, keep_stderr, secure, envp};
 
 	pick_env(envp, 3, from);
 	if (pipe2(ready, O_CLOEXEC) < 0) {
@@ -178,4 +178,20 @@ int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stde
 		rc = await_ready(ready[0], timeout_ms, helper, why, whylen);
 	close(ready[0]);
 	return rc;
+}
+
+int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr,
+		int timeout_ms, char *why, size_t whylen)
+{
+	char *argv[] = {(char *)"smtpshim-relay", NULL};
+	return spawn(helper, argv, listen_fd, session_fd, keep_stderr, timeout_ms, why, whylen);
+}
+
+int spawn_relay_server(const char *helper, const char *name, unsigned idle_seconds,
+		       int timeout_ms, char *why, size_t whylen)
+{
+	char idle[16];
+	snprintf(idle, sizeof idle, "%u", idle_seconds);
+	char *argv[] = {(char *)"smtpshim-relay", (char *)"--serve", (char *)name, idle, NULL};
+	return spawn(helper, argv, -1, -1, 0, timeout_ms, why, whylen);
 }

@@ -13,4 +13,10 @@
 int spawn_relay(const char *helper, int listen_fd, int session_fd, int keep_stderr,
 		int timeout_ms, char *why, size_t whylen);
 
+/* The same for the user's relay server (`smtpshim-relay --serve NAME
+ * IDLE`, tools/relay/server.c), which says it is ready once it serves
+ * NAME (or found another server serving it). */
+int spawn_relay_server(const char *helper, const char *name, unsigned idle_seconds,
+		       int timeout_ms, char *why, size_t whylen);
+
 #endif

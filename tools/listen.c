@@ -155,7 +155,7 @@ static int open_unix(const char *where)
 static void hand_over(const struct config *cfg, int conn, const struct sockaddr *local,
 		      const struct sockaddr *peer)
 {
-	static char text[32 * 1024]; /* the shim's SESSION_TEXT_MAX */
+	static char text[SESSION_TEXT_MAX];
 	int pipefd[2];
 	posix_spawn_file_actions_t fa;
 	char *argv[] = {(char *)"smtpshim-relay", NULL}, *envp[3];

@@ -44,6 +44,11 @@ const struct option_desc config_options[] = {
 	{"verbose", 'v', OPT_FLAG, NULL, "the SMTP dialogue and TLS details on stderr", 0},
 	{"programs", 0, OPT_VALUE, "NAME[,NAME...]",
 	 "act only in these programs (for a system-wide preload)", 0},
+	{"relay-server", 0, OPT_VALUE, "yes|no",
+	 "keep a relay ready for the user's connections (default yes); no: a relay per connection",
+	 0},
+	{"relay-idle", 0, OPT_VALUE, "SECONDS",
+	 "how long the ready relay waits for the next connection before it exits (default 60)", 0},
 	{"helper", 0, OPT_VALUE, "PATH", "the relay program (set by smtpshim itself)", 0},
 	{"user-settings", 0, OPT_VALUE, "yes|no",
 	 "in /etc/smtpshim.conf: 'no' makes it the only source of settings (no SMTPSHIM_*, "
@@ -59,6 +64,8 @@ void config_defaults(struct config *c)
 	c->n_intercept = 1;
 	c->timeout = 30;
 	c->user_settings = 1;
+	c->relay_server = 1;
+	c->relay_idle = 60;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -176,6 +183,15 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 			return fail(err, errlen, "timeout: '%s' is not a number of seconds (1-3600)",
 				    value);
 		c->timeout = (unsigned)t;
+	} else if (!strcmp(name, "relay-server")) {
+		if (parse_bool(value, &c->relay_server) < 0)
+			return fail(err, errlen, "relay-server: '%s' is not yes or no", value);
+	} else if (!strcmp(name, "relay-idle")) {
+		unsigned long t;
+		if (text_parse_ulong(value, 1, 86400, &t) < 0)
+			return fail(err, errlen,
+				    "relay-idle: '%s' is not a number of seconds (1-86400)", value);
+		c->relay_idle = (unsigned)t;
 	} else if (!strcmp(name, "verbose")) {
 		unsigned long level;
 		if (text_parse_ulong(value, 0, 9, &level) == 0)

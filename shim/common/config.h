@@ -45,6 +45,10 @@ struct config {
 	int verbose;
 	unsigned timeout;                   /* seconds for each setup step */
 	char helper[CONFIG_PATH_MAX];       /* path of smtpshim-relay */
+	/* A relay kept ready for this user's connections (shim/relay_server.c),
+	 * which exits after relay_idle seconds without one. */
+	int relay_server;
+	unsigned relay_idle;
 	/* "exim4,msmtp": the only programs the shim acts in ("" = any).  For a
 	 * system-wide preload, which reaches every program on the machine. */
 	char programs[CONFIG_PATH_MAX];

@@ -9,6 +9,17 @@
 
 #include "config.h"
 
+/* The descriptors a relay is started with: the loopback listener the
+ * app's connection arrives on (or, from `smtpshim listen`, that connection
+ * itself), the session text, and a pipe to say it runs. */
+#define RELAY_LISTEN_FD 3
+#define RELAY_SESSION_FD 4
+#define RELAY_READY_FD 5
+
+/* The most the session text may take: every setting at its longest and a
+ * section (the writer's buffer, the reader's limit). */
+#define SESSION_TEXT_MAX (32 * 1024)
+
 /* The settings, the lines of the section that matches (name, dst and its
  * port) -- later lines win -- then "@dest", "@name", "@client" and "@end".
  * name is what the app resolved, "" if nothing; client may be NULL.
@@ -20,5 +31,15 @@ int relay_session_text(const struct config *cfg, const char *name, const struct 
  * not intercept itself), no secrets of the host's.  out has max slots,
  * the last left for NULL. */
 void relay_environment(char *const *env, char **out, size_t max);
+
+/* The user's relay server (shim/relay_server.c, tools/relay/server.c):
+ * an abstract Unix socket named PREFIX "UID/HASH".  The shim sends one
+ * hello line -- HELLO " VERBOSE\tCA-FILE\tCWD\n" -- with the listener
+ * (and, verbose, its stderr) as SCM_RIGHTS; the session's child answers
+ * 'R', reads the session text on that connection and takes the app's
+ * connection on the listener, as a relay started for it would. */
+#define RELAY_SERVER_PREFIX "smtpshim-relay/"
+#define RELAY_SERVER_HELLO "smtpshim-session/1"
+#define RELAY_SERVER_HELLO_MAX (CONFIG_PATH_MAX + 4096 + 64)
 
 #endif

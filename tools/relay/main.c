@@ -13,18 +13,17 @@
 #include <unistd.h>
 
 #include "../../shim/common/addr.h"
+#include "../../shim/common/relay_handoff.h"
 #include "auth.h"
 #include "log.h"
 #include "net.h"
 #include "pump.h"
+#include "server.h"
 #include "session.h"
 #include "tls.h"
 #include "tools.h"
 #include "upstream.h"
 
-#define LISTEN_FD 3
-#define SESSION_FD 4
-#define READY_FD 5
 
 /* The session text comes as soon as the app's socket has connected; a
  * stream that neither ends nor completes is given up after this. */
@@ -38,12 +37,9 @@
  * the host did with signals is not ours: SIGCHLD in particular goes back
  * to its default, since a host that ignores it would have the kernel reap
  * the password command, and its exit status -- a failure -- would be lost
- * (secret.c).  Then the shim, waiting on fd 5, learns that we run: a relay
- * that dies before this (a library missing) is reported to the app by the
- * shim instead. */
-static void start_up(void)
+ * (secret.c). */
+void relay_start_up(void)
 {
-	struct stat st;
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
@@ -52,10 +48,17 @@ static void start_up(void)
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGCHLD, &dfl, NULL);
-	if (fstat(READY_FD, &st) == 0 && S_ISFIFO(st.st_mode)) {
-		ssize_t ignored = write(READY_FD, "R", 1);
+}
+
+/* The shim, waiting on fd 5, learns that we run: a relay that dies
+ * before this (a library missing) is reported to the app by the shim. */
+void relay_tell_ready(void)
+{
+	struct stat st;
+	if (fstat(RELAY_READY_FD, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		ssize_t ignored = write(RELAY_READY_FD, "R", 1);
 		(void)ignored;
-		close(READY_FD);
+		close(RELAY_READY_FD);
 	}
 }
 
@@ -70,14 +73,14 @@ static int accept_app(const struct sockaddr_storage *client, long long deadline)
 	socklen_t optlen = sizeof listening;
 
 	/* `smtpshim listen` hands over a connection it accepted itself. */
-	getsockopt(LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
+	getsockopt(RELAY_LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
 	if (!listening)
-		return fcntl(LISTEN_FD, F_DUPFD_CLOEXEC, 0);
-	net_set_nonblocking(LISTEN_FD);
-	while (net_wait(LISTEN_FD, POLLIN, deadline) == 1) {
+		return fcntl(RELAY_LISTEN_FD, F_DUPFD_CLOEXEC, 0);
+	net_set_nonblocking(RELAY_LISTEN_FD);
+	while (net_wait(RELAY_LISTEN_FD, POLLIN, deadline) == 1) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
-		int fd = accept4(LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int fd = accept4(RELAY_LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		if (!client || addr_equal((struct sockaddr *)&peer, (const struct sockaddr *)client))
@@ -113,7 +116,7 @@ static void bad_session(const struct session *s, int rc, const char *why)
 	if (!strcmp(why, "no session")) /* the shim's connect failed: nobody to tell */
 		return;
 	int app = accept_app(s->have_client ? &s->client : NULL, net_now_ms() + BAD_SESSION_WAIT_MS);
-	close(LISTEN_FD);
+	close(RELAY_LISTEN_FD);
 	if (app < 0)
 		return;
 	int tell = rc == -1 || s->have_client;
@@ -124,12 +127,6 @@ static void bad_session(const struct session *s, int rc, const char *why)
 
 int main(int argc, char **argv)
 {
-	static struct session s;
-	static struct upstream u;
-	static struct filter f;
-	char err[1000];
-	const char *status = "4.3.0";
-
 	/* This process may hold a password: no core dump, no ptrace by
 	 * other processes of the user, before anything is read. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -138,14 +135,31 @@ int main(int argc, char **argv)
 		return probe_main(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "--check"))
 		return check_main(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "--serve"))
+		return server_main(argv[2], argv[3]);
 	if (argc > 1) {
 		fprintf(stderr, "usage: smtpshim-relay [--probe HOST | --check HOST[:PORT]]\n"
 				"(without arguments it is started by the shim, not by hand)\n");
 		return 2;
 	}
-	start_up();
-	int ok = session_read(SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
-	close(SESSION_FD);
+	relay_start_up();
+	relay_tell_ready();
+	return relay_session(NULL);
+}
+
+/* One session: the listener on fd 3, the session text on fd 4.  ready is
+ * a TLS context built ahead for the system store or a CA file (a relay
+ * server's), used when the session asks for that one; NULL: build it. */
+int relay_session(const struct ready_context *ready)
+{
+	static struct session s;
+	static struct upstream u;
+	static struct filter f;
+	char err[1000];
+	const char *status = "4.3.0";
+
+	int ok = session_read(RELAY_SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
+	close(RELAY_SESSION_FD);
 	if (ok < 0) {
 		bad_session(&s, ok, err);
 		return 1;
@@ -153,7 +167,7 @@ int main(int argc, char **argv)
 	log_init(s.cfg.verbose);
 	int app = accept_app(s.have_client ? &s.client : NULL,
 			     net_now_ms() + (long long)s.cfg.timeout * 1000);
-	close(LISTEN_FD);
+	close(RELAY_LISTEN_FD);
 	if (app < 0)
 		return 1;
 	net_set_nodelay(app);
@@ -174,7 +188,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static SSL_CTX *ctx; /* held until this one-session process exits */
-	ctx = tls_context(s.cfg.ca_file, err, sizeof err);
+	ctx = ready && !strcmp(ready->ca_file, s.cfg.ca_file) ? ready->ctx
+							      : tls_context(s.cfg.ca_file, err, sizeof err);
 	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
 		refuse(app, status, err);
 		return 1;
@@ -228,6 +243,5 @@ int main(int argc, char **argv)
 	net_close_gently(app, 5);
 	SSL_free(u.ssl);
 	close(u.fd);
-	SSL_CTX_free(ctx);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "../../shim/common/config.h"
+#include "../../shim/common/relay_handoff.h"
 
 struct session {
 	struct config cfg;
@@ -14,10 +15,6 @@ struct session {
 	struct sockaddr_storage client; /* the app socket's own address */
 	int have_client;
 };
-
-/* The most the shim writes (shim/handoff.c: every setting at its longest
- * and a section). */
-#define SESSION_TEXT_MAX (32 * 1024)
 
 /* Reads the session text from fd, until deadline at the latest: setting
  * lines ("name value", later ones win), then exactly "@dest ADDR",

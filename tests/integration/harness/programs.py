@@ -149,20 +149,22 @@ def _netns(pid) -> str | None:
         return None
 
 
-def relays() -> dict[int, str]:
+def relays(comm: str = "smtpshim-relay") -> dict[int, str]:
     """Live smtpshim-relay processes in this network namespace (other test
-    runs on the machine have their own), pid -> "pid N (state)"."""
+    runs on the machine have their own), pid -> "pid N (state)": the
+    relays that serve a session, whether started for it or forked by a
+    relay server; comm="smtpshim-server" for the servers themselves."""
     mine = _netns("self")
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            name = Path(f"/proc/{entry}/comm").read_text().strip()
             state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if comm == "smtpshim-relay" and state != "Z" and _netns(entry) == mine:
+        if name == comm and state != "Z" and _netns(entry) == mine:
             found[int(entry)] = f"pid {entry} ({state})"
     return found
 

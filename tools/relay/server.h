@@ -1,0 +1,27 @@
+/* smtpshim-relay --serve NAME IDLE: the user's relay kept ready before
+ * the connection (issue 8).  OpenSSL is loaded and the trust stores built
+ * once; each session is a child forked from this ready process, so a
+ * crash, a hang or a hostile server in one session touches no other, and
+ * each reads its own settings and secrets as a relay started for it would. */
+#ifndef SMTPSHIM_SERVER_H
+#define SMTPSHIM_SERVER_H
+
+#include <openssl/ssl.h>
+
+/* A TLS context built ahead, for the CA file it trusts ("" the system's). */
+struct ready_context {
+	const char *ca_file;
+	SSL_CTX *ctx;
+};
+
+/* Serves the abstract Unix socket NAME until IDLE seconds pass without a
+ * connection; the shim's hello and what follows: relay_handoff.h. */
+int server_main(const char *name, const char *idle);
+
+/* main.c: what a relay does, started for one connection or forked by the
+ * server for one. */
+void relay_start_up(void);
+void relay_tell_ready(void);
+int relay_session(const struct ready_context *ready);
+
+#endif
