@@ -246,13 +246,13 @@ def test_server_refuses_another_users_connection(message, pki, start_server, hel
             s.connect("\\0{name}")
             # a hello as the shim sends it, with a listener of its own
             lst = socket.create_server(("127.0.0.1", 0))
-            socket.send_fds(s, [b"smtpshim-session/1 0\\t\\t/\\n"], [lst.fileno()])
             try:
+                socket.send_fds(s, [b"smtpshim-session/1 0\\t\\t/\\n"], [lst.fileno()])
                 print(repr(s.recv(10)))
-            except OSError as e:
-                print("error", e)
+            except OSError as e:   # closed on us already: refused as well
+                print("refused", type(e).__name__)
             """)], capture_output=True, text=True, timeout=30)
-    assert probe.stdout.strip() in ("b''", "error [Errno 104] Connection reset by peer"), \
+    assert probe.stdout.strip() == "b''" or probe.stdout.startswith("refused"), \
         probe.stdout + probe.stderr
     assert servers(helper) == {pid: "0"}, "the server did not go on serving its own user"
     assert deliver("curl", message, pki, srv, helper).returncode == 0
@@ -268,7 +268,14 @@ def test_two_users_each_have_their_own_server(message, pki, start_server, shared
     msg = tmp_path / "message.eml"
     msg.write_bytes(b"Subject: from nobody\r\n\r\nhello\r\n")
     msg.chmod(0o644)
-    cmd = [*AS_NOBODY, "env", "HOME=/nonexistent", str(SMTPSHIM), "--ca-file", str(ca),
+    # the build as another user can reach it (a clone in /root is root's alone)
+    wrapper = tmp_path / "tools" / "smtpshim"
+    wrapper.parent.mkdir()
+    shutil.copy(SMTPSHIM, wrapper)
+    shutil.copy(RELAY, wrapper.parent / "smtpshim-relay")   # how it finds the build
+    shutil.copytree(REPO / "shim", tmp_path / "shim", symlinks=True,
+                    ignore=shutil.ignore_patterns("*.c", "*.h", "common", "*.map"))
+    cmd = [*AS_NOBODY, "env", "HOME=/nonexistent", str(wrapper), "--ca-file", str(ca),
            "--allow-loopback", "--mode", "tls", "--port", str(srv.port), "--", "curl", "-sS",
            "smtp://mail.test:25", "--mail-from", "n@client.test", "--mail-rcpt", "b@mail.test",
            "-T", str(msg)]
