@@ -99,13 +99,21 @@ $(RELAY): $(call objs,native,$(RELAY_SRC) tools/own_program.c $(COMMON_SRC))
 $(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c tools/root_settings.c tools/own_program.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^
 
-# Unit tests: one program per file in tests/unit, linked with the code under test.
+# Unit tests: one program per file in tests/unit, linked with the objects
+# of the code under test.  Each program's objects are one archive (the
+# relay's without its main), so a test takes from them what it calls and
+# what that calls in turn, and no test keeps a list of files.
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
-UNIT_DEPS := $(call objs,native,$(COMMON_SRC) tools/relay/filter.c tools/relay/log.c)
-build/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_DEPS)
+UNIT_LIBS := build/unit/librelay.a build/unit/libshim.a build/unit/libcommon.a
+build/unit/librelay.a: $(call objs,native,$(filter-out tools/relay/main.c,$(RELAY_SRC)))
+build/unit/libshim.a: $(call objs,native,$(SHIM_SRC))
+build/unit/libcommon.a: $(call objs,native,$(COMMON_SRC))
+$(UNIT_LIBS):
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(UNIT_DEPS)
+	rm -f $@ && $(AR) rcs $@ $^
+build/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_LIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -pthread -o $@ $< $(UNIT_LIBS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)

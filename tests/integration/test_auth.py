@@ -12,6 +12,7 @@ import pytest
 
 from harness.checks import assert_nothing_stored, assert_refused, first_difference
 from harness.clients import CLIENTS, PYTHON, SMTPSHIM, run_client, shim_args
+from harness.hostile import HostileServer
 
 USERS = {"alice": "correct horse battery staple"}
 TOKENS = {"alice": "ya29.test-access-token"}
@@ -278,3 +279,28 @@ def test_envelope_from_is_rewritten_for_relays_that_want_verified_senders(
     assert len(got) == 1, run.describe()
     assert got[0].mail_from == "verified@mail.test"
     assert got[0].content == run.expected  # the message itself is untouched
+
+
+# -- the greeting's claim ---------------------------------------------------
+
+def greeting_of(run):
+    return next((line for line in run.output.splitlines() if line.startswith("<-  220")),
+                f"(no greeting)\n{run.describe()}")
+
+
+def test_greeting_claims_authenticated_only_when_it_is(message, pki, start_server,
+                                                      secret_file, smtpshim):
+    pw = secret_file(USERS["alice"])
+    srv = start_server("starttls", users=USERS)
+    run = run_client("swaks", message, shim=auth_args(pki, srv, "--password-file", str(pw)))
+    assert run.returncode == 0, run.describe()
+    assert "authenticated)" in greeting_of(run)
+    # a server whose EHLO offers no AUTH (the hostile one's does not): the
+    # relay sends as it is, and must not claim otherwise
+    with HostileServer("drop-in-data", pki.mail) as bare:
+        run = run_client("swaks", message,
+                         shim=[*shim_args(pki, mode="tls"), "--relay", f"mail.test:{bare.port}", "--user", "alice",
+                               "--password-file", str(pw)])
+    greeting = greeting_of(run)
+    assert greeting.startswith("<-  220 mail.test ESMTP via smtpshim (TLS to "), greeting
+    assert "authenticated" not in greeting, greeting

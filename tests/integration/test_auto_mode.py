@@ -1,7 +1,8 @@
 """Auto mode: 465 (implicit TLS), 587 and 2525 (STARTTLS) started staggered,
 Happy Eyeballs style (RFC 8305), over the whole setup -- a port that is
 silently dropped or black-holed costs a fraction of a second, not a timeout --
-and the port that worked is remembered per host and tried first next time."""
+and the port that worked is remembered per host and tried first next time,
+only in a private directory."""
 import os
 import socket
 import subprocess
@@ -139,3 +140,23 @@ def test_remembered_port_that_stopped_working_falls_back(message, pki, start_ser
                      env={"XDG_CACHE_HOME": str(cache)})
     assert_delivered(srv, run, tls=True)
     assert (cache / "smtpshim" / "port-mail.test").read_text() == "465 tls\n"
+
+
+# -- the port cache ------------------------------------------------------------
+
+def test_port_cache_only_in_a_private_directory(message, pki, start_server, tmp_path,
+                                                trap25, smtpshim):
+    srv = start_server("implicit", port=465)
+    cache = tmp_path / "cache"
+    (cache / "smtpshim").mkdir(parents=True)
+    (cache / "smtpshim").chmod(0o777)     # anyone may write: not used
+    run = run_client("smtplib", message, shim=[*shim_args(pki), "-v"],
+                     env={"XDG_CACHE_HOME": str(cache)})
+    assert run.returncode == 0, run.describe()
+    assert not (cache / "smtpshim" / "port-mail.test").exists()
+    assert "port cache" in run.output and "not used" in run.output, run.describe()
+    (cache / "smtpshim").chmod(0o700)
+    run = run_client("smtplib", message, shim=shim_args(pki), env={"XDG_CACHE_HOME": str(cache)})
+    assert run.returncode == 0, run.describe()
+    assert (cache / "smtpshim" / "port-mail.test").read_text() == "465 tls\n"
+    assert len(srv.received()) == 2

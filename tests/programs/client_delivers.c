@@ -26,10 +26,7 @@ int main(int argc, char **argv)
 #else
 	ok("C library: musl");
 #endif
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, &len);
 	expect_peer(fd, (struct sockaddr *)&dst, len);
 	deliver_or_fail(fd, &a);
 	close(fd);

@@ -14,16 +14,11 @@
 int main(int argc, char **argv)
 {
 	struct client_args a;
-	struct sockaddr_storage dst;
-	socklen_t len;
 
 	client_args(argc, argv, &a);
 	if (a.nextra != 2)
 		fail("usage: ... close_range|loop STATUS_FILE");
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, NULL, NULL);
 
 	close_all_fds_except(fd, a.extra[0]);
 	reopen_stdio(a.extra[1]);

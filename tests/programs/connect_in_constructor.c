@@ -25,13 +25,9 @@ __attribute__((constructor)) static void send_before_main(void)
 	char *argv[] = {(char *)"constructor", (char *)host, (char *)port, (char *)path, NULL};
 	struct client_args a;
 	struct sockaddr_storage dst;
-	socklen_t len;
 
 	client_args(4, argv, &a);
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect in a constructor: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, NULL);
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof peer;
 	char want[ADDR_STR_MAX], got[ADDR_STR_MAX];

@@ -16,8 +16,6 @@
 int main(int argc, char **argv)
 {
 	struct client_args a;
-	struct sockaddr_storage dst;
-	socklen_t len;
 
 	client_args(argc, argv, &a);
 	if (a.nextra != 2)
@@ -48,10 +46,7 @@ int main(int argc, char **argv)
 	reopen_stdio(status);
 	ok("daemon pid %d closed every descriptor (%s)", (int)getpid(), how);
 
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, NULL, NULL);
 	deliver_or_fail(fd, &a);
 	close(fd);
 	ok("daemon finished");

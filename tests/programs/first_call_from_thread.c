@@ -16,15 +16,10 @@ static struct client_args a;
 
 static void *worker(void *arg)
 {
-	struct sockaddr_storage dst;
-	socklen_t len;
 	(void)arg;
 	if (syscall(SYS_gettid) == getpid())
 		fail("the worker runs on the main thread");
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect from a thread: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, NULL, NULL);
 	ok("first hooked call from a thread, not main");
 	deliver_or_fail(fd, &a);
 	close(fd);

@@ -16,15 +16,12 @@ int main(int argc, char **argv)
 {
 	struct client_args a;
 	struct sockaddr_storage dst, peer;
-	socklen_t len, plen = sizeof peer;
+	socklen_t plen = sizeof peer;
 	char want[ADDR_STR_MAX], got[ADDR_STR_MAX];
 	int status;
 
 	client_args(argc, argv, &a);
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, NULL);
 
 	pid_t child = fork();
 	if (child < 0)

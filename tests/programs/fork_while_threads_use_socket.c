@@ -50,16 +50,11 @@ static int wait_child(pid_t pid, int *status)
 int main(int argc, char **argv)
 {
 	struct client_args a;
-	struct sockaddr_storage dst;
-	socklen_t len;
 	pthread_t t;
 
 	client_args(argc, argv, &a);
 	int forks = a.nextra ? atoi(a.extra[0]) : 200;
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	sock = tcp_socket(dst.ss_family, 0);
-	if (connect(sock, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	sock = connect_to(&a, AF_UNSPEC, 0, NULL, NULL);
 	if (pthread_create(&t, NULL, hammer, NULL))
 		fail("pthread_create failed");
 

@@ -36,10 +36,7 @@ int main(int argc, char **argv)
 	socklen_t len;
 
 	client_args(argc, argv, &a);
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, &len);
 
 	check_peer(fd, &dst, len, "the socket");
 	int d1 = dup(fd), d2 = fcntl(fd, F_DUPFD_CLOEXEC, 100);

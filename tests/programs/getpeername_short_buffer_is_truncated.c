@@ -20,10 +20,7 @@ int main(int argc, char **argv)
 	socklen_t len;
 
 	client_args(argc, argv, &a);
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, &len);
 
 	/* 4 bytes (family and port) inside a larger, marked buffer. */
 	unsigned char buf[64];

@@ -13,16 +13,13 @@
 int main(int argc, char **argv)
 {
 	struct client_args a;
-	struct sockaddr_storage dst, me;
-	socklen_t len, mlen = sizeof me;
+	struct sockaddr_storage me;
+	socklen_t mlen = sizeof me;
 	char text[ADDR_STR_MAX];
 
 	client_args(argc, argv, &a);
 	int family = a.nextra && !strcmp(a.extra[0], "inet6") ? AF_INET6 : AF_INET;
-	resolve(a.host, a.port, family, family == AF_INET6 ? AI_V4MAPPED : 0, &dst, &len);
-	int fd = tcp_socket(family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, family, family == AF_INET6 ? AI_V4MAPPED : 0, NULL, NULL);
 	if (getsockname(fd, (struct sockaddr *)&me, &mlen) < 0)
 		fail("getsockname: %s", strerror(errno));
 	addr_str((struct sockaddr *)&me, text);

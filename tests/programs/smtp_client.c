@@ -90,6 +90,25 @@ void resolve(const char *host, const char *port, int family, int flags,
 	freeaddrinfo(res);
 }
 
+int connect_to(const struct client_args *a, int family, int ai_flags,
+	       struct sockaddr_storage *dst, socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	resolve(a->host, a->port, family, ai_flags, &ss, &sslen);
+	int fd = tcp_socket(ss.ss_family, 0);
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		int e = errno;
+		char text[ADDR_STR_MAX];
+		fail("connect to %s: %s", addr_str((struct sockaddr *)&ss, text), strerror(e));
+	}
+	if (dst)
+		*dst = ss;
+	if (len)
+		*len = sslen;
+	return fd;
+}
+
 const char *addr_str(const struct sockaddr *sa, char *buf)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";

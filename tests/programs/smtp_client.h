@@ -45,6 +45,14 @@ __attribute__((format(printf, 1, 2))) void ok(const char *fmt, ...);
 void resolve(const char *host, const char *port, int family, int flags,
 	     struct sockaddr_storage *ss, socklen_t *len);
 
+/* The set-up of every program whose point is not the connect itself:
+ * resolves a->host:a->port (family and ai_flags as for resolve()), opens a
+ * blocking TCP socket of the address's family and connects it; fails the
+ * program on any error.  The destination goes to *dst and *len for what
+ * the program checks against (either may be NULL). */
+int connect_to(const struct client_args *a, int family, int ai_flags,
+	       struct sockaddr_storage *dst, socklen_t *len);
+
 /* "127.0.0.1:25", "[::1]:25"; buf of at least ADDR_STR_MAX bytes. */
 #define ADDR_STR_MAX 64
 const char *addr_str(const struct sockaddr *sa, char *buf);

@@ -35,14 +35,10 @@ int main(int argc, char **argv)
 {
 	struct client_args a;
 	struct sockaddr_storage dst;
-	socklen_t len;
 	struct smtp s;
 
 	client_args(argc, argv, &a);
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, &dst, NULL);
 
 	if (get_int(fd, SOL_SOCKET, SO_TYPE, "SO_TYPE") != SOCK_STREAM ||
 	    get_int(fd, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL") != IPPROTO_TCP ||

@@ -54,8 +54,6 @@ static void *reaper(void *arg)
 int main(int argc, char **argv)
 {
 	struct client_args a;
-	struct sockaddr_storage dst;
-	socklen_t len;
 	struct sigaction sa;
 	pthread_t t;
 	char kids[256];
@@ -79,10 +77,7 @@ int main(int argc, char **argv)
 	if (pthread_create(&t, NULL, reaper, NULL))
 		fail("pthread_create failed");
 
-	resolve(a.host, a.port, AF_UNSPEC, 0, &dst, &len);
-	int fd = tcp_socket(dst.ss_family, 0);
-	if (connect(fd, (struct sockaddr *)&dst, len) < 0)
-		fail("connect: %s", strerror(errno));
+	int fd = connect_to(&a, AF_UNSPEC, 0, NULL, NULL);
 	deliver_or_fail(fd, &a);
 	close(fd);
 

@@ -1,11 +1,11 @@
 /* Auto mode's port memory: used only in a directory that is the user's
  * own and nobody else's to write, and written without following a link
- * or reusing a file that is there.  (cache.c is compiled in here; see
- * test_session.c.) */
+ * or reusing a file that is there. */
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "../../tools/relay/cache.c"
+#include "../../tools/relay/cache.h"
 #include "check.h"
 
 static struct config c;

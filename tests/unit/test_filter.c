@@ -89,7 +89,7 @@ static void test_empty_message_and_bare_lf(void)
 	app("DATA\r\n");
 	server("250 ok\r\n354 go\r\n");
 	/* bare LF ends no line: all content (a "." line next to a bare LF
-	 * is refused, test_filter_review.c; bare-LF clients dot-stuff it) */
+	 * is refused, test_filter_smuggling.c; bare-LF clients dot-stuff it) */
 	app("a\n..\nSTARTTLS\r\n");
 	CHECK(f.app == APP_DATA);
 	CHECK(strstr(drain(&to_server), "a\n..\nSTARTTLS\r\n") != NULL);

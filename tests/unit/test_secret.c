@@ -1,12 +1,13 @@
 /* The password command: its first output line, only when it succeeds,
  * and never more time than the deadline gives it -- its output and its
- * exit both bounded, and what it started killed with it.
- * (secret.c and net.c are compiled in here; see test_session.c.) */
+ * exit both bounded, and what it started killed with it. */
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include "../../tools/relay/net.c"
-#include "../../tools/relay/secret.c"
+#include "../../tools/relay/net.h"
+#include "../../tools/relay/secret.h"
 #include "check.h"
 
 static struct config c;

@@ -1,13 +1,12 @@
 /* The session text the shim hands the relay on fd 4: settings, then the
  * '@' lines in order, ending with "@end"; read with a deadline, never to
- * an end of stream that a forked host child could hold off.
- * (The relay's files are compiled in here: the unit tests link only the
- * common code, the filter and the log.) */
+ * an end of stream that a forked host child could hold off. */
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include "../../tools/relay/net.c"
-#include "../../tools/relay/session.c"
+#include "../../tools/relay/net.h"
+#include "../../tools/relay/session.h"
 #include "check.h"
 
 static struct session s;
