@@ -14,8 +14,9 @@ PATHS := -DSMTPSHIM_PREFIX='"$(PREFIX)"' \
 COMMON_SRC := $(wildcard shim/common/*.c)
 # What of the common code the host process needs: settings and rules.  The
 # rest (SMTP replies, SASL, the port plan, private files) is the tools'.
-SHIM_COMMON := shim/common/addr.c shim/common/config.c shim/common/relay_handoff.c \
-               shim/common/rules.c shim/common/text.c shim/common/trusted_file.c
+SHIM_COMMON := shim/common/addr.c shim/common/config.c shim/common/options.c \
+               shim/common/relay_handoff.c shim/common/rules.c shim/common/text.c \
+               shim/common/trusted_file.c
 SHIM_SRC   := $(wildcard shim/*.c)
 RELAY_SRC  := $(wildcard tools/relay/*.c)
 

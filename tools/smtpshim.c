@@ -38,7 +38,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < config_n_options; i++) {
 		const struct option_desc *o = &config_options[i];
 		char left[64];
-		if (!strcmp(o->name, "helper") || !strcmp(o->name, "user-settings"))
+		if (!(o->flags & OPT_CLI))
 			continue;
 		char flag[8] = "    ";
 		if (o->short_name)
@@ -50,39 +50,36 @@ static void usage(FILE *out)
 	fprintf(out, "\nEach option can also be set as SMTPSHIM_<NAME> in the environment.\n");
 }
 
-static const struct option_desc *find_long(const char *name, size_t len)
+/* The command line's row for "--name" (len bytes) or "-c" (name NULL). */
+static const struct option_desc *find_cli(const char *name, size_t len, char c)
 {
-	for (size_t i = 0; i < config_n_options; i++)
-		if (strlen(config_options[i].name) == len && !strncmp(config_options[i].name, name, len))
-			return &config_options[i];
-	return NULL;
-}
-
-static const struct option_desc *find_short(char c)
-{
-	for (size_t i = 0; i < config_n_options; i++)
-		if (config_options[i].short_name == c)
-			return &config_options[i];
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct option_desc *o = &config_options[i];
+		if ((o->flags & OPT_CLI) &&
+		    (name ? strlen(o->name) == len && !strncmp(o->name, name, len)
+			  : o->short_name == c))
+			return o;
+	}
 	return NULL;
 }
 
 static int options_given; /* on the command line */
 
 /* Checks the value as the shim will, then hands it on in the environment. */
-static void set_option(struct config *check, const char *name, const char *value)
+static void set_option(struct config *check, const struct option_desc *o, const char *value)
 {
 	char err[CONFIG_ERROR_MAX], var[64];
-	int ok = !strcmp(name, "config") ? config_load_file(check, value, err, sizeof err)
-					 : config_set(check, name, value, err, sizeof err);
+	int ok = o->type == OT_CONFIG ? config_load_file(check, value, err, sizeof err)
+				      : config_set(check, o->name, value, err, sizeof err);
 	/* A password file others can read is refused before anything runs
 	 * (the relay checks again when it reads it). */
-	if (ok == 0 && !strcmp(name, "password-file") && *value)
+	if (ok == 0 && o->type == OT_SECRET_FILE && *value)
 		ok = private_file_check(value, NULL, err, sizeof err);
 	if (ok < 0) {
 		fprintf(stderr, "smtpshim: %s\n", err);
 		exit(2);
 	}
-	config_env_name(name, var, sizeof var);
+	config_env_name(o->name, var, sizeof var);
 	setenv(var, value, 1);
 	options_given++;
 }
@@ -167,25 +164,25 @@ static int parse_options(int argc, char **argv, int i, struct config *check, int
 		}
 		if (a[1] == '-') {
 			size_t len = strcspn(a + 2, "=");
-			o = find_long(a + 2, len);
+			o = find_cli(a + 2, len, 0);
 			if (a[2 + len] == '=')
 				value = a + 3 + len;
 		} else if (a[1] && !a[2]) {
-			o = find_short(a[1]);
+			o = find_cli(NULL, 0, a[1]);
 		}
-		if (!o || !strcmp(o->name, "helper") || !strcmp(o->name, "user-settings")) {
+		if (!o) {
 			fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
 			usage(stderr);
 			exit(2);
 		}
-		if (!strcmp(o->name, "verbose")) {
+		if (o->type == OT_LEVEL) { /* -v -v: level 2 */
 			char level[12];
 			snprintf(level, sizeof level, "%d", ++*verbose);
-			set_option(check, o->name, value ? value : level);
+			set_option(check, o, value ? value : level);
 			continue;
 		}
-		if (o->kind == OPT_FLAG) {
-			set_option(check, o->name, value ? value : "1");
+		if (o->flags & OPT_NOARG) {
+			set_option(check, o, value ? value : "1");
 			continue;
 		}
 		if (!value) {
@@ -195,7 +192,7 @@ static int parse_options(int argc, char **argv, int i, struct config *check, int
 			}
 			value = argv[++i];
 		}
-		set_option(check, o->name, value);
+		set_option(check, o, value);
 	}
 	return i;
 }

@@ -1,253 +1,18 @@
+/* Where settings come from -- the config file and its [destination]
+ * sections, the SMTPSHIM_* environment, the relay's session text -- and
+ * what they mean together (the section for a destination, the loop
+ * check).  What each option is and how its value is parsed and written:
+ * options.c. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "text.h"
 #include "trusted_file.h"
-
-const struct option_desc config_options[] = {
-	{"mode", 0, OPT_VALUE, "auto|tls|starttls",
-	 "auto (default): 465 implicit TLS, 587 and 2525 STARTTLS, staggered", 1},
-	{"port", 0, OPT_VALUE, "PORT", "upstream port (overrides the mode's default)", 1},
-	{"relay", 0, OPT_VALUE, "HOST[:PORT]",
-	 "send every intercepted connection to HOST instead of the original host", 1},
-	{"user", 0, OPT_VALUE, "USER", "authenticate to the server as USER (AUTH injection)", 1},
-	{"password-file", 0, OPT_VALUE, "FILE",
-	 "the password (or token) is the first line of FILE, which must be private (mode 600)", 1},
-	{"password-command", 0, OPT_VALUE, "CMD",
-	 "run CMD (with /bin/sh) when the server asks for AUTH; its output is the password or token",
-	 1},
-	{"auth", 0, OPT_VALUE, "auto|plain|login|xoauth2",
-	 "SASL mechanism (auto: PLAIN, else LOGIN, else XOAUTH2, as offered)", 1},
-	{"envelope-from", 0, OPT_VALUE, "ADDRESS",
-	 "replace the app's MAIL FROM address with ADDRESS (for relays that want verified senders)",
-	 1},
-	{"ca-file", 0, OPT_VALUE, "FILE", "trust the CAs in FILE instead of the system store", 1},
-	{"intercept", 0, OPT_VALUE, "PORTS",
-	 "comma-separated destination ports to catch (default 25)", 0},
-	{"allow-loopback", 0, OPT_FLAG, NULL,
-	 "also catch connections to loopback addresses (off by default)", 0},
-	{"config", 0, OPT_VALUE, "FILE",
-	 "read options from FILE (default ~/.config/smtpshim/smtpshim.conf, /etc/smtpshim.conf)", 0},
-	{"timeout", 0, OPT_VALUE, "SECONDS", "limit for each upstream setup step (default 30)", 1},
-	{"cache-dir", 0, OPT_VALUE, "DIR",
-	 "where auto mode remembers the port that worked (default ~/.cache/smtpshim)", 0},
-	{"verbose", 'v', OPT_FLAG, NULL, "the SMTP dialogue and TLS details on stderr", 0},
-	{"programs", 0, OPT_VALUE, "NAME[,NAME...]",
-	 "act only in these programs (for a system-wide preload)", 0},
-	{"relay-server", 0, OPT_VALUE, "yes|no",
-	 "keep a relay ready for the user's connections (default yes); no: a relay per connection",
-	 0},
-	{"relay-idle", 0, OPT_VALUE, "SECONDS",
-	 "how long the ready relay waits for the next connection before it exits (default 60)", 0},
-	{"helper", 0, OPT_VALUE, "PATH", "the relay program (set by smtpshim itself)", 0},
-	{"user-settings", 0, OPT_VALUE, "yes|no",
-	 "in /etc/smtpshim.conf: 'no' makes it the only source of settings (no SMTPSHIM_*, "
-	 "no per-user file)", 0},
-};
-const size_t config_n_options = sizeof config_options / sizeof config_options[0];
-
-void config_defaults(struct config *c)
-{
-	memset(c, 0, sizeof *c);
-	c->mode = MODE_AUTO;
-	c->intercept[0] = 25;
-	c->n_intercept = 1;
-	c->timeout = 30;
-	c->user_settings = 1;
-	c->relay_server = 1;
-	c->relay_idle = 60;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!*v || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-	    !strcasecmp(v, "on")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-	    !strcasecmp(v, "off")) {
-		*out = 0;
-		return 0;
-	}
-	return -1;
-}
-
-static int copy_value(char *dst, size_t dstlen, const char *v)
-{
-	size_t n = strlen(v);
-	if (n >= dstlen)
-		return -1;
-	memcpy(dst, v, n + 1);
-	return 0;
-}
-
-static int set_ports(struct config *c, const char *v, char *err, size_t errlen)
-{
-	uint16_t ports[CONFIG_MAX_PORTS];
-	size_t n = 0;
-	const char *p = v;
-
-	while (*p) {
-		char item[8];
-		size_t len = strcspn(p, ",");
-		if (len == 0 || len >= sizeof item || n == CONFIG_MAX_PORTS)
-			return fail(err, errlen, "intercept: '%s' is not a list of up to 16 ports", v);
-		memcpy(item, p, len);
-		item[len] = '\0';
-		if (text_parse_port(item, &ports[n++]) < 0)
-			return fail(err, errlen, "intercept: '%s' is not a port number", item);
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	if (n == 0)
-		return fail(err, errlen, "intercept: needs at least one port");
-	memcpy(c->intercept, ports, sizeof ports);
-	c->n_intercept = n;
-	return 0;
-}
-
-static int set_relay(struct config *c, const char *v, char *err, size_t errlen)
-{
-	char host[CONFIG_HOST_MAX];
-	uint16_t port = 0;
-
-	if (text_split_host_port(v, host, sizeof host, &port) < 0 || !text_is_host(host))
-		return fail(err, errlen, "relay: '%s' is not HOST or HOST:PORT", v);
-	memcpy(c->relay_host, host, sizeof host);
-	c->relay_port = port;
-	return 0;
-}
-
-int config_set(struct config *c, const char *name, const char *value, char *err,
-	       size_t errlen)
-{
-	for (const char *p = value; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			return fail(err, errlen, "%s: the value has a control character", name);
-
-	if (!strcmp(name, "mode")) {
-		if (!strcmp(value, "auto"))
-			c->mode = MODE_AUTO;
-		else if (!strcmp(value, "tls"))
-			c->mode = MODE_TLS;
-		else if (!strcmp(value, "starttls"))
-			c->mode = MODE_STARTTLS;
-		else
-			return fail(err, errlen, "mode: '%s' is not auto, tls or starttls", value);
-	} else if (!strcmp(name, "port")) {
-		if (text_parse_port(value, &c->port) < 0)
-			return fail(err, errlen, "port: '%s' is not a port number", value);
-	} else if (!strcmp(name, "relay")) {
-		if (!*value) {
-			c->relay_host[0] = '\0';
-			c->relay_port = 0;
-			return 0;
-		}
-		return set_relay(c, value, err, errlen);
-	} else if (!strcmp(name, "ca-file")) {
-		if (copy_value(c->ca_file, sizeof c->ca_file, value) < 0)
-			return fail(err, errlen, "ca-file: path too long");
-	} else if (!strcmp(name, "intercept")) {
-		return set_ports(c, value, err, errlen);
-	} else if (!strcmp(name, "allow-loopback")) {
-		if (parse_bool(value, &c->allow_loopback) < 0)
-			return fail(err, errlen, "allow-loopback: '%s' is not yes or no", value);
-	} else if (!strcmp(name, "config")) {
-		if (copy_value(c->config_file, sizeof c->config_file, value) < 0)
-			return fail(err, errlen, "config: path too long");
-	} else if (!strcmp(name, "timeout")) {
-		unsigned long t;
-		if (text_parse_ulong(value, 1, 3600, &t) < 0)
-			return fail(err, errlen, "timeout: '%s' is not a number of seconds (1-3600)",
-				    value);
-		c->timeout = (unsigned)t;
-	} else if (!strcmp(name, "relay-server")) {
-		if (parse_bool(value, &c->relay_server) < 0)
-			return fail(err, errlen, "relay-server: '%s' is not yes or no", value);
-	} else if (!strcmp(name, "relay-idle")) {
-		unsigned long t;
-		if (text_parse_ulong(value, 1, 86400, &t) < 0)
-			return fail(err, errlen,
-				    "relay-idle: '%s' is not a number of seconds (1-86400)", value);
-		c->relay_idle = (unsigned)t;
-	} else if (!strcmp(name, "verbose")) {
-		unsigned long level;
-		if (text_parse_ulong(value, 0, 9, &level) == 0)
-			c->verbose = (int)level;
-		else if (parse_bool(value, &c->verbose) < 0)
-			return fail(err, errlen, "verbose: '%s' is not yes, no or a level", value);
-	} else if (!strcmp(name, "helper")) {
-		if (copy_value(c->helper, sizeof c->helper, value) < 0)
-			return fail(err, errlen, "helper: path too long");
-	} else if (!strcmp(name, "programs")) {
-		for (const char *p = value; *p; p++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-,",
-				    *p))
-				return fail(err, errlen, "programs: '%s' is not a list of program names",
-					    value);
-		if (copy_value(c->programs, sizeof c->programs, value) < 0)
-			return fail(err, errlen, "programs: list too long");
-	} else if (!strcmp(name, "user")) {
-		if (strchr(value, ' ') || copy_value(c->user, sizeof c->user, value) < 0)
-			return fail(err, errlen, "user: '%.80s' is not a user name", value);
-	} else if (!strcmp(name, "password-file")) {
-		/* The source of the secret set last wins: a section's file
-		 * replaces a global command, and the other way round. */
-		if (copy_value(c->password_file, sizeof c->password_file, value) < 0)
-			return fail(err, errlen, "password-file: path too long");
-		if (*value)
-			c->password_command[0] = '\0';
-	} else if (!strcmp(name, "password-command")) {
-		if (copy_value(c->password_command, sizeof c->password_command, value) < 0)
-			return fail(err, errlen, "password-command: command too long");
-		if (*value)
-			c->password_file[0] = '\0';
-	} else if (!strcmp(name, "auth")) {
-		static const char *const names[] = {"auto", "plain", "login", "xoauth2"};
-		size_t i;
-		for (i = 0; i < 4 && strcasecmp(value, names[i]); i++)
-			;
-		if (i == 4)
-			return fail(err, errlen, "auth: '%s' is not auto, plain, login or xoauth2", value);
-		c->auth = (enum auth_mech)i;
-	} else if (!strcmp(name, "envelope-from")) {
-		/* An address, without the brackets: MAIL FROM:<this> */
-		if (strpbrk(value, " <>") || copy_value(c->envelope_from, sizeof c->envelope_from,
-							 value) < 0)
-			return fail(err, errlen, "envelope-from: '%.80s' is not an address", value);
-	} else if (!strcmp(name, "user-settings")) {
-		if (parse_bool(value, &c->user_settings) < 0)
-			return fail(err, errlen, "user-settings: '%s' is not yes or no", value);
-	} else if (!strcmp(name, "cache-dir")) {
-		if (copy_value(c->cache_dir, sizeof c->cache_dir, value) < 0)
-			return fail(err, errlen, "cache-dir: path too long");
-	} else {
-		return fail(err, errlen, "unknown setting '%s'", name);
-	}
-	return 0;
-}
 
 int config_names_program(const struct config *c, const char *const *names, size_t n)
 {
@@ -259,20 +24,6 @@ int config_names_program(const struct config *c, const char *const *names, size_
 			if (names[i] && strlen(names[i]) == len && !strncmp(names[i], p, len))
 				return 1;
 		p += len + (p[len] == ',');
-	}
-	return 0;
-}
-
-int config_env_name(const char *name, char *buf, size_t len)
-{
-	static const char prefix[] = "SMTPSHIM_";
-	size_t n = strlen(name);
-	if (sizeof prefix + n > len)
-		return -1;
-	memcpy(buf, prefix, sizeof prefix - 1);
-	for (size_t i = 0; i <= n; i++) {
-		char ch = name[i];
-		buf[sizeof prefix - 1 + i] = ch == '-' ? '_' : (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
 	}
 	return 0;
 }
@@ -301,7 +52,6 @@ int config_load_env(struct config *c, char *const *env, char *err, size_t errlen
 	return rc;
 }
 
-/* One "name value" / "name = value" line, already stripped of its newline. */
 /* Splits one "name value" / "name = value" line, already stripped of its
  * newline.  Returns 0 for a blank or comment line. */
 static int split_line(char *line, char **name_out, char **value_out)
@@ -338,7 +88,7 @@ int config_parse_text(struct config *c, const char *text, char *err, size_t errl
 	while (*text) {
 		size_t len = strcspn(text, "\n");
 		if (len >= sizeof line)
-			return fail(err, errlen, "line too long");
+			return text_error(err, errlen, "line too long");
 		memcpy(line, text, len);
 		line[len] = '\0';
 		if (parse_line(c, line, err, errlen) < 0)
@@ -350,14 +100,6 @@ int config_parse_text(struct config *c, const char *text, char *err, size_t errl
 	return 0;
 }
 
-static const struct option_desc *find_option(const char *name)
-{
-	for (size_t i = 0; i < config_n_options; i++)
-		if (!strcmp(config_options[i].name, name))
-			return &config_options[i];
-	return NULL;
-}
-
 /* A "[destination ...]" header; *in_section tells the caller where the
  * following lines go. */
 static int section_header(struct config *c, char *line, unsigned lineno, int *in_section,
@@ -366,12 +108,12 @@ static int section_header(struct config *c, char *line, unsigned lineno, int *in
 	char *t = text_trim(line);
 	size_t n = strlen(t);
 	if (n < 2 || t[n - 1] != ']')
-		return fail(err, errlen, "a section header must end with ']'");
+		return text_error(err, errlen, "a section header must end with ']'");
 	t[n - 1] = '\0';
 	t = text_trim(t + 1);
 	size_t wlen = strcspn(t, " \t");
 	if (wlen != 11 || strncmp(t, "destination", 11))
-		return fail(err, errlen, "unknown section '[%.*s]' (only [destination PATTERN...])",
+		return text_error(err, errlen, "unknown section '[%.*s]' (only [destination PATTERN...])",
 			    (int)wlen, t);
 	*in_section = 0;
 	if (rules_begin(&c->rules, t, lineno, err, errlen) < 0)
@@ -388,11 +130,11 @@ static int section_setting(struct config *c, char *line, char *err, size_t errle
 	char *name, *value;
 	if (!split_line(line, &name, &value))
 		return 0;
-	const struct option_desc *o = find_option(name);
+	const struct option_desc *o = config_find_option(name);
 	if (!o)
-		return fail(err, errlen, "unknown setting '%s'", name);
-	if (!o->in_section)
-		return fail(err, errlen, "'%s' applies to all connections; put it before the first section",
+		return text_error(err, errlen, "unknown setting '%s'", name);
+	if (!(o->flags & OPT_SECTION))
+		return text_error(err, errlen, "'%s' applies to all connections; put it before the first section",
 			    name);
 	config_defaults(&scratch);
 	if (config_set(&scratch, name, value, err, errlen) < 0)
@@ -568,7 +310,7 @@ int config_check_one_loop(const struct config *c, char *err, size_t errlen)
 	size_t n = upstream_ports(c, ports);
 	for (size_t i = 0; i < n; i++)
 		if (config_intercepts_port(c, ports[i]))
-			return fail(err, errlen,
+			return text_error(err, errlen,
 				    "the upstream port %u is also a port smtpshim intercepts "
 				    "(intercept), so each relay would be caught again; use another "
 				    "port or leave %u out of intercept",
@@ -589,36 +331,10 @@ int config_check_loop(const struct config *c, char *err, size_t errlen)
 		    config_parse_text(&scratch, text, msg, sizeof msg) < 0)
 			continue; /* checked at load */
 		if (config_check_one_loop(&scratch, msg, sizeof msg) < 0)
-			return fail(err, errlen, "%s, section at line %u: %s", c->config_file,
+			return text_error(err, errlen, "%s, section at line %u: %s", c->config_file,
 				    c->rules.rule[i].line, msg);
 	}
 	return 0;
-}
-
-const char *config_mode_name(enum tls_mode m)
-{
-	switch (m) {
-	case MODE_TLS:
-		return "tls";
-	case MODE_STARTTLS:
-		return "starttls";
-	default:
-		return "auto";
-	}
-}
-
-const char *config_auth_name(enum auth_mech m)
-{
-	switch (m) {
-	case AUTH_PLAIN:
-		return "plain";
-	case AUTH_LOGIN:
-		return "login";
-	case AUTH_XOAUTH2:
-		return "xoauth2";
-	default:
-		return "auto";
-	}
 }
 
 uint16_t config_upstream_port(const struct config *c, enum tls_mode mode)
@@ -641,33 +357,6 @@ int config_intercepts_port(const struct config *c, uint16_t port)
 int config_has_credentials(const struct config *c)
 {
 	return c->user[0] && (c->password_file[0] || c->password_command[0]);
-}
-
-int config_write(const struct config *c, char *buf, size_t len)
-{
-	char ports[CONFIG_MAX_PORTS * 6 + 1] = "";
-	size_t plen = 0;
-	for (size_t i = 0; i < c->n_intercept; i++)
-		plen += (size_t)snprintf(ports + plen, sizeof ports - plen, "%s%u",
-					 i ? "," : "", c->intercept[i]);
-	char relay[CONFIG_HOST_MAX + 8] = "";
-	if (c->relay_host[0])
-		text_join_host_port(c->relay_host, c->relay_port, relay, sizeof relay);
-
-	char port[16] = "";
-	if (c->port)
-		snprintf(port, sizeof port, "port %u\n", c->port);
-
-	int n = snprintf(buf, len,
-			 "mode %s\n%srelay %s\nca-file %s\nintercept %s\n"
-			 "allow-loopback %d\ntimeout %u\nverbose %d\nhelper %s\n"
-			 "user %s\npassword-file %s\npassword-command %s\nauth %s\n"
-			 "envelope-from %s\ncache-dir %s\n",
-			 config_mode_name(c->mode), port, relay, c->ca_file, ports,
-			 c->allow_loopback, c->timeout, c->verbose, c->helper, c->user,
-			 c->password_file, c->password_command, config_auth_name(c->auth),
-			 c->envelope_from, c->cache_dir);
-	return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
 int config_match(const struct config *c, const char *name, const struct sockaddr *addr,

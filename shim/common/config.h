@@ -1,8 +1,8 @@
 /* Settings shared by the wrapper, the preloaded shim and the relay.
  *
- * One table (config.c) names every option once; it drives the wrapper's
- * command line, the SMTPSHIM_* environment variables, the config file and
- * the text the shim hands to each relay.  No allocation: the shim parses
+ * One table (options.c, options.h) names every option once; it drives the
+ * wrapper's command line, the SMTPSHIM_* environment variables, the config
+ * file and the text the shim hands to each relay.  No allocation: the shim parses
  * this in the host process, possibly before main(). */
 #ifndef SMTPSHIM_CONFIG_H
 #define SMTPSHIM_CONFIG_H
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "options.h"
 #include "rules.h"
 
 #define CONFIG_MAX_PORTS 16
@@ -70,20 +71,7 @@ struct config {
 	char error[CONFIG_ERROR_MAX];
 };
 
-enum option_kind { OPT_VALUE, OPT_FLAG };
-
-struct option_desc {
-	const char *name;   /* as in the config file; --name on the command line */
-	char short_name;    /* 0 if none */
-	enum option_kind kind;
-	const char *arg;    /* placeholder for --help */
-	const char *help;
-	int in_section;     /* may appear in a [destination ...] section */
-};
-
-extern const struct option_desc config_options[];
-extern const size_t config_n_options;
-
+/* Zero, then each row's default (options.c). */
 void config_defaults(struct config *c);
 
 /* Sets one option by name.  Returns 0, or -1 with a message in err. */

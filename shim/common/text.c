@@ -1,8 +1,18 @@
 #include "text.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+int text_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 int text_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {

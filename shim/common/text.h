@@ -5,6 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Formats a message into err as snprintf does; returns -1, for
+ * `return text_error(err, errlen, ...)`. */
+__attribute__((format(printf, 3, 4)))
+int text_error(char *err, size_t errlen, const char *fmt, ...);
+
 /* Decimal in [min, max], nothing else around it. */
 int text_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 

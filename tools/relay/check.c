@@ -1,7 +1,8 @@
 /* smtpshim check HOST[:PORT]: the settings a connection to that
- * destination would get -- global ones, the section that matches, the
- * source of the password (never the password: msmtp -P style) -- so a
- * config file can be tried without sending mail. */
+ * destination would get -- global ones, the section that matches, each
+ * setting a section may change (a loop over the option table), the source
+ * of the password (never the password: msmtp -P style) -- so a config
+ * file can be tried without sending mail. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,47 @@
 #include "hostname.h"
 #include "tools.h"
 
+/* The secret's source, never the secret (msmtp -P style). */
+static void print_password(const struct config *c)
+{
+	char err[CONFIG_ERROR_MAX + 64];
+	if (c->password_command[0]) {
+		printf("password         * (from password-command: %s)\n", c->password_command);
+	} else if (c->password_file[0]) {
+		int ok = private_file_check(c->password_file, NULL, err, sizeof err) == 0;
+		printf("password         * (from password-file %s%s%s)\n", c->password_file,
+		       ok ? "" : "; PROBLEM: ", ok ? "" : err);
+	} else {
+		printf("password         (none)\n");
+	}
+	if (c->user[0] && !config_has_credentials(c))
+		printf("                 PROBLEM: user without password-file or password-command\n");
+}
+
+/* The settings a section may change, in the option table's order; its
+ * two sources of the secret are one line. */
+static void print_settings(const struct config *c)
+{
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct option_desc *o = &config_options[i];
+		char value[CONFIG_PATH_MAX + 16];
+		if (!(o->flags & OPT_SECTION) || o->type == OT_SECRET_CMD ||
+		    config_option_text(c, o, value, sizeof value) < 0)
+			continue;
+		if (o->type == OT_SECRET_FILE)
+			print_password(c);
+		else if (!value[0] && o->unset)
+			printf("%-16s %s\n", o->name, o->unset);
+		else
+			printf("%-16s %s%s\n", o->name, value, o->type == OT_SECONDS ? " s" : "");
+	}
+}
+
 int check_main(const char *destination)
 {
 	extern char **environ;
 	static struct config base, c;
-	char host[CONFIG_HOST_MAX], ip[ADDR_TEXT_MAX] = "", err[CONFIG_ERROR_MAX + 64];
+	char host[CONFIG_HOST_MAX], ip[ADDR_TEXT_MAX] = "";
 	uint16_t port = 25;
 	struct sockaddr_storage ss;
 	struct sockaddr *sa = NULL;
@@ -65,23 +102,7 @@ int check_main(const char *destination)
 	for (size_t i = 0; i < n; i++)
 		printf("%s %u (%s)", i ? "," : "", plan[i].port, plan[i].starttls ? "STARTTLS" : "TLS");
 	printf("%s\n", c.mode == MODE_AUTO && n > 1 ? ", staggered" : "");
-	printf("mode             %s\n", config_mode_name(c.mode));
-	printf("ca-file          %s\n", c.ca_file[0] ? c.ca_file : "(system trust store)");
-	printf("timeout          %u s\n", c.timeout);
-	printf("user             %s\n", c.user[0] ? c.user : "(none: the program's own AUTH, if any, passes through)");
-	if (c.password_command[0]) {
-		printf("password         * (from password-command: %s)\n", c.password_command);
-	} else if (c.password_file[0]) {
-		int ok = private_file_check(c.password_file, NULL, err, sizeof err) == 0;
-		printf("password         * (from password-file %s%s%s)\n", c.password_file,
-		       ok ? "" : "; PROBLEM: ", ok ? "" : err);
-	} else {
-		printf("password         (none)\n");
-	}
-	if (c.user[0] && !config_has_credentials(&c))
-		printf("                 PROBLEM: user without password-file or password-command\n");
-	printf("auth             %s\n", config_auth_name(c.auth));
-	printf("envelope-from    %s\n", c.envelope_from[0] ? c.envelope_from : "(the program's own)");
+	print_settings(&c);
 	char path[CONFIG_PATH_MAX + 300];
 	if (plan_uses_memory(&c) && plan_cache_path(c.cache_dir, target, path, sizeof path) == 0)
 		printf("port memory      %s\n", path);
