@@ -144,57 +144,92 @@ static void preload(const char *lib)
 	free(val);
 }
 
-/* Options up to the first word that is not one; returns its index, or
- * exits for --help, --version and mistakes. */
-static int parse_options(int argc, char **argv, int i, struct config *check, int *verbose)
+/* The option at argv[i] (and its value); returns the index of the last
+ * word it took, or exits for --help, --version and mistakes. */
+static int take_option(int argc, char **argv, int i, struct config *check, int *verbose)
 {
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		const struct option_desc *o = NULL;
-		const char *value = NULL;
-		if (!strcmp(a, "--"))
-			return i;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "--version")) {
-			printf("smtpshim %s\n", SMTPSHIM_VERSION);
-			exit(0);
-		}
-		if (a[1] == '-') {
-			size_t len = strcspn(a + 2, "=");
-			o = find_cli(a + 2, len, 0);
-			if (a[2 + len] == '=')
-				value = a + 3 + len;
-		} else if (a[1] && !a[2]) {
-			o = find_cli(NULL, 0, a[1]);
-		}
-		if (!o) {
-			fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
-			usage(stderr);
+	const char *a = argv[i];
+	const struct option_desc *o = NULL;
+	const char *value = NULL;
+	if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		usage(stdout);
+		exit(0);
+	}
+	if (!strcmp(a, "--version")) {
+		printf("smtpshim %s\n", SMTPSHIM_VERSION);
+		exit(0);
+	}
+	if (a[1] == '-') {
+		size_t len = strcspn(a + 2, "=");
+		o = find_cli(a + 2, len, 0);
+		if (a[2 + len] == '=')
+			value = a + 3 + len;
+	} else if (a[1] && !a[2]) {
+		o = find_cli(NULL, 0, a[1]);
+	}
+	if (!o) {
+		fprintf(stderr, "smtpshim: unknown option %s\n\n", a);
+		usage(stderr);
+		exit(2);
+	}
+	if (o->type == OT_LEVEL) { /* -v -v: level 2 */
+		char level[12];
+		snprintf(level, sizeof level, "%d", ++*verbose);
+		set_option(check, o, value ? value : level);
+		return i;
+	}
+	if (o->flags & OPT_NOARG) {
+		set_option(check, o, value ? value : "1");
+		return i;
+	}
+	if (!value) {
+		if (i + 1 >= argc) {
+			fprintf(stderr, "smtpshim: %s needs a value (%s)\n", a, o->arg);
 			exit(2);
 		}
-		if (o->type == OT_LEVEL) { /* -v -v: level 2 */
-			char level[12];
-			snprintf(level, sizeof level, "%d", ++*verbose);
-			set_option(check, o, value ? value : level);
-			continue;
-		}
-		if (o->flags & OPT_NOARG) {
-			set_option(check, o, value ? value : "1");
-			continue;
-		}
-		if (!value) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "smtpshim: %s needs a value (%s)\n", a, o->arg);
-				exit(2);
-			}
-			value = argv[++i];
-		}
-		set_option(check, o, value);
+		value = argv[++i];
 	}
+	set_option(check, o, value);
 	return i;
+}
+
+/* Options up to the first word that is not one (the command, whose own
+ * options follow it); returns its index ("--" included). */
+static int parse_options(int argc, char **argv, int i, struct config *check, int *verbose)
+{
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"); i++)
+		i = take_option(argc, argv, i, check, verbose);
+	return i;
+}
+
+/* A subcommand's options anywhere before "--", as GNU tools take them, and
+ * exactly one operand (what, e.g. "HOST"); a mistake says which and
+ * exits 2. */
+static const char *one_operand(int argc, char **argv, int i, const char *tool, const char *what,
+			       struct config *check, int *verbose)
+{
+	const char *operand = NULL;
+	int options_end = 0;
+	for (; i < argc; i++) {
+		if (!options_end && !strcmp(argv[i], "--")) {
+			options_end = 1;
+		} else if (!options_end && argv[i][0] == '-' && argv[i][1]) {
+			i = take_option(argc, argv, i, check, verbose);
+		} else if (operand) {
+			fprintf(stderr, "smtpshim %s: one %s only, but both '%s' and '%s' were given\n"
+					"usage: smtpshim %s [OPTIONS] %s\n",
+				tool, what, operand, argv[i], tool, what);
+			exit(2);
+		} else {
+			operand = argv[i];
+		}
+	}
+	if (!operand) {
+		fprintf(stderr, "smtpshim %s: %s is missing\nusage: smtpshim %s [OPTIONS] %s\n", tool,
+			what, tool, what);
+		exit(2);
+	}
+	return operand;
 }
 
 /* A config file found in its default place is not the user's explicit
@@ -247,20 +282,15 @@ static int run_tool(const char *tool, int argc, char **argv, int i, struct confi
 		    int *verbose)
 {
 	char root[PATH_MAX], helper[PATH_MAX];
-	i = parse_options(argc, argv, i, check, verbose);
-	if (i < argc && !strcmp(argv[i], "--"))
-		i++;
-	if (i + 1 != argc) {
-		fprintf(stderr, "usage: smtpshim %s [OPTIONS] HOST%s\n", tool,
-			!strcmp(tool, "check") ? "[:PORT]" : "");
-		return 2;
-	}
+	const char *target = one_operand(argc, argv, i, tool,
+					 !strcmp(tool, "check") ? "HOST[:PORT]" : "HOST", check,
+					 verbose);
 	find_parts(root, helper, sizeof root);
 	if (getenv("SMTPSHIM_HELPER"))
 		snprintf(helper, sizeof helper, "%s", getenv("SMTPSHIM_HELPER"));
 	char opt[16];
 	snprintf(opt, sizeof opt, "--%s", tool);
-	execl(helper, "smtpshim-relay", opt, argv[i], (char *)NULL);
+	execl(helper, "smtpshim-relay", opt, target, (char *)NULL);
 	fprintf(stderr, "smtpshim: cannot run %s: %s\n", helper, strerror(errno));
 	return 127;
 }
@@ -273,13 +303,8 @@ static int run_listen(int argc, char **argv, int i, struct config *check, int *v
 	static struct config cfg;
 	char root[PATH_MAX];
 
-	i = parse_options(argc, argv, i, check, verbose);
-	if (i < argc && !strcmp(argv[i], "--"))
-		i++;
-	if (i + 1 != argc) {
-		fprintf(stderr, "usage: smtpshim listen [OPTIONS] [ADDRESS:]PORT | unix:PATH\n");
-		return 2;
-	}
+	const char *where = one_operand(argc, argv, i, "listen", "[ADDRESS:]PORT|unix:PATH",
+					check, verbose);
 	config_load(&cfg, environ);
 	if (cfg.error[0]) {
 		fprintf(stderr, "smtpshim listen: %s\n", cfg.error);
@@ -288,7 +313,7 @@ static int run_listen(int argc, char **argv, int i, struct config *check, int *v
 	find_parts(root, cfg.helper, sizeof cfg.helper);
 	if (getenv("SMTPSHIM_HELPER"))
 		snprintf(cfg.helper, sizeof cfg.helper, "%s", getenv("SMTPSHIM_HELPER"));
-	return listen_serve(&cfg, argv[i]);
+	return listen_serve(&cfg, where);
 }
 
 int main(int argc, char **argv)
@@ -305,6 +330,7 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc) {
+		fprintf(stderr, "smtpshim: no COMMAND to run\n\n");
 		usage(stderr);
 		return 2;
 	}
