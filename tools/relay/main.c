@@ -18,6 +18,7 @@
 #include "log.h"
 #include "net.h"
 #include "pump.h"
+#include "refusal.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -95,13 +96,11 @@ static int accept_app(const struct sockaddr_storage *client, long long deadline)
 
 static void refuse(int app, const char *status, const char *why)
 {
-	char reply[1200];
-	int n = snprintf(reply, sizeof reply, "421 %s smtpshim: %s\r\n", status, why);
-	if (n >= (int)sizeof reply)
-		n = (int)sizeof reply - 1, reply[n - 2] = '\r', reply[n - 1] = '\n';
-	log_info("%.*s", n - 2, reply);
+	char reply[REFUSAL_MAX];
+	size_t n = refusal_format(reply, sizeof reply, status, "%s", why);
+	log_info("%.*s", (int)n - 2, reply);
 	net_set_nonblocking(app);
-	net_write_all(app, reply, (size_t)n, net_now_ms() + 5000);
+	net_write_all(app, reply, n, net_now_ms() + 5000);
 	net_close_gently(app, 5);
 }
 

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "refusal.h"
 
 /* The four queues of one session; 256 KiB, on the heap of a process that
  * serves this one session only. */
@@ -105,10 +106,10 @@ static int write_server(SSL *ssl, struct side *s)
 
 static void tell_app(const char *code, const char *where, const char *what)
 {
-	char msg[400];
-	int n = snprintf(msg, sizeof msg, "421 %s smtpshim: %s %s\r\n", code, where, what);
-	if (n > 0 && buf_room(&to_app) >= (size_t)n)
-		buf_append(&to_app, msg, (size_t)n);
+	char msg[REFUSAL_MAX];
+	size_t n = refusal_format(msg, sizeof msg, code, "%s %s", where, what);
+	if (buf_room(&to_app) >= n)
+		buf_append(&to_app, msg, n);
 	log_info("%s %s", where, what);
 }
 
@@ -117,10 +118,10 @@ static void tell_app(const char *code, const char *where, const char *what)
  * server sees the connection end inside DATA and drops the message. */
 static void refuse_app(const struct filter *f)
 {
-	char msg[300];
-	int n = snprintf(msg, sizeof msg, "421 4.5.0 smtpshim: %s\r\n", f->error);
-	if (n > 0 && (size_t)n < sizeof msg && buf_room(&to_app) >= (size_t)n)
-		buf_append(&to_app, msg, (size_t)n);
+	char msg[REFUSAL_MAX];
+	size_t n = refusal_format(msg, sizeof msg, "4.5.0", "%s", f->error);
+	if (buf_room(&to_app) >= n)
+		buf_append(&to_app, msg, n);
 	log_info("%s", f->error);
 	to_server.start = to_server.len = 0;
 	app_in.start = app_in.len = 0;
