@@ -9,6 +9,7 @@
 #include "log.h"
 #include "net.h"
 #include "refusal.h"
+#include "tls.h"
 
 /* The four queues of one session; 256 KiB, on the heap of a process that
  * serves this one session only. */
@@ -52,20 +53,6 @@ static int write_app(int fd, struct side *s)
 	return n > 0 || s->failed;
 }
 
-/* What an SSL call that made no progress waits for; 0 if the session
- * itself is over (closed or broken). */
-static short ssl_wants(SSL *ssl, int ret)
-{
-	switch (SSL_get_error(ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		return POLLIN;
-	case SSL_ERROR_WANT_WRITE:
-		return POLLOUT;
-	default:
-		return 0;
-	}
-}
-
 static int read_server(SSL *ssl, struct side *s)
 {
 	size_t room;
@@ -77,7 +64,7 @@ static int read_server(SSL *ssl, struct side *s)
 		buf_added(&server_in, (size_t)n);
 		return 1;
 	}
-	short w = ssl_wants(ssl, n);
+	short w = tls_wants(ssl, n);
 	s->want |= w;
 	if (!w) {
 		s->eof = 1;
@@ -97,7 +84,7 @@ static int write_server(SSL *ssl, struct side *s)
 		buf_consume(&to_server, (size_t)n);
 		return 1;
 	}
-	short w = ssl_wants(ssl, n);
+	short w = tls_wants(ssl, n);
 	s->want |= w;
 	if (!w)
 		s->eof = s->failed = 1;

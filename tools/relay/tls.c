@@ -83,14 +83,25 @@ SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t err
 	return ssl;
 }
 
+short tls_wants(SSL *ssl, int ret)
+{
+	switch (SSL_get_error(ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return POLLIN;
+	case SSL_ERROR_WANT_WRITE:
+		return POLLOUT;
+	default:
+		return 0;
+	}
+}
+
 int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen)
 {
 	ERR_clear_error();
 	int ret = SSL_connect(ssl);
 	if (ret == 1)
 		return 1;
-	int code = SSL_get_error(ssl, ret);
-	*events = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	*events = tls_wants(ssl, ret);
 	if (*events)
 		return 0;
 	describe_failure(ssl, ret, identity, err, errlen);
@@ -118,9 +129,9 @@ int tls_failed_on_certificate(const char *err)
  * or the deadline passed (err says which). */
 static int tls_wait(SSL *ssl, int fd, int ret, long long deadline, char *err, size_t errlen)
 {
-	int code = SSL_get_error(ssl, ret);
-	short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	short ev = tls_wants(ssl, ret);
 	if (!ev) {
+		int code = SSL_get_error(ssl, ret);
 		snprintf(err, errlen, "%s", code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL
 						    ? "the server closed the connection"
 						    : "TLS error");

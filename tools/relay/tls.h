@@ -16,6 +16,12 @@ SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen);
 SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen);
 int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen);
 
+/* What an SSL call that returned ret without progress waits for on its
+ * fd: POLLIN (SSL_ERROR_WANT_READ), POLLOUT (SSL_ERROR_WANT_WRITE), or 0
+ * when it is not waiting but failed or the session is over.  The one
+ * mapping for every SSL call of the relay and the probe. */
+short tls_wants(SSL *ssl, int ret);
+
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate CN=... verified for NAME" */
 void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len);
 
