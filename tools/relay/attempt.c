@@ -200,12 +200,10 @@ void attempt_step(struct attempt *a, SSL_CTX *ctx, short revents, unsigned timeo
 	case AT_HANDSHAKE: {
 		char why[400];
 		short ev = 0;
-		int rc = tls_continue(a->ssl, a->identity, &ev, why, sizeof why);
-		if (rc < 0) {
-			a->bad_certificate = tls_failed_on_certificate(why);
+		a->tls = tls_continue(a->ssl, a->identity, &ev, why, sizeof why);
+		if (a->tls == TLS_FAIL_CONNECTION || a->tls == TLS_FAIL_CERTIFICATE)
 			return fail(a, "TLS with %s failed: %s", a->where, why);
-		}
-		if (rc == 1) {
+		if (a->tls == TLS_VERIFIED) {
 			a->state = AT_OPEN;
 			a->events = 0;
 			return;

@@ -135,7 +135,7 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 			attempt_step(a, ctx, p[j].revents, c->timeout);
 			if (a->state == AT_OPEN)
 				winner = a;
-			else if (a->state == AT_FAILED && a->bad_certificate)
+			else if (a->state == AT_FAILED && a->tls == TLS_FAIL_CERTIFICATE)
 				/* A certificate that fails will not pass on another
 				 * port of the same host; one clear error beats many. */
 				fatal = a;
