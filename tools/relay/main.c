@@ -14,16 +14,14 @@
 
 #include "../../shim/common/addr.h"
 #include "../../shim/common/relay_handoff.h"
-#include "auth.h"
 #include "log.h"
 #include "net.h"
 #include "pump.h"
 #include "refusal.h"
 #include "server.h"
 #include "session.h"
-#include "tls.h"
+#include "setup.h"
 #include "tools.h"
-#include "upstream.h"
 
 
 /* The session text comes as soon as the app's socket has connected; a
@@ -152,10 +150,8 @@ int main(int argc, char **argv)
 int relay_session(const struct ready_context *ready)
 {
 	static struct session s;
-	static struct upstream u;
 	static struct filter f;
 	char err[1000];
-	const char *status = "4.3.0";
 
 	int ok = session_read(RELAY_SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
 	close(RELAY_SESSION_FD);
@@ -186,61 +182,21 @@ int relay_session(const struct ready_context *ready)
 				     "to a relay named beside them (relay HOST[:PORT])");
 		return 1;
 	}
-	static SSL_CTX *ctx; /* held until this one-session process exits */
-	ctx = ready && !strcmp(ready->ca_file, s.cfg.ca_file) ? ready->ctx
-							      : tls_context(s.cfg.ca_file, err, sizeof err);
-	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
-		refuse(app, status, err);
+	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
+	static struct setup st;
+	setup_run(&st, &s, ready);
+	if (st.state == SETUP_FAILED) {
+		refuse(app, st.status, st.err);
+		setup_close(&st);
 		return 1;
 	}
-	if (log_verbose()) {
-		char desc[600];
-		tls_describe(u.ssl, u.identity, desc, sizeof desc);
-		log_info("%s: %s", u.where, desc);
-	}
-
-	/* With credentials, the relay speaks first: EHLO and AUTH of its own,
-	 * then the app is greeted and its EHLO and AUTH answered locally. */
-	static struct smtp_reply ehlo;
-	int local = config_has_credentials(&s.cfg), authenticated = 0;
-	if (local && (authenticated = auth_inject(&u, &s.cfg, &ehlo, err, sizeof err, &status)) < 0) {
-		refuse(app, status, err);
-		SSL_free(u.ssl);
-		close(u.fd);
-		return 1;
-	}
-
-	/* The app's greeting: the server's own, read inside TLS (implicit TLS:
-	 * a server that never greets is a setup failure, bounded by
-	 * --timeout like the others), or ours after STARTTLS or AUTH. */
-	static char greeting[SMTP_REPLY_MAX + 1];
-	if (!u.starttls && !local) {
-		static struct reply_parser greet;
-		char why[200];
-		if (tls_read_reply(u.ssl, u.fd, &greet, net_now_ms() + s.cfg.timeout * 1000LL, why,
-				   sizeof why) < 0) {
-			snprintf(err, sizeof err, "%s greeting: %s", u.where, why);
-			refuse(app, "4.4.2", err);
-			SSL_free(u.ssl);
-			close(u.fd);
-			return 1;
-		}
-		log_lines("S:", greet.reply.raw, greet.reply.len);
-		memcpy(greeting, greet.reply.raw, greet.reply.len);
-		greeting[greet.reply.len] = '\0';
-	} else {
-		snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
-			 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
-			 authenticated ? ", authenticated" : "");
-	}
-	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout, greeting};
+	struct pump_ends ends = {app, st.u.ssl, st.u.fd, st.u.where, s.cfg.timeout, st.greeting};
 	filter_init(&f, 0);
-	if (local)
-		filter_local_session(&f, &ehlo);
+	if (st.local)
+		filter_local_session(&f, &st.ehlo);
 	filter_set_envelope_from(&f, s.cfg.envelope_from);
 	pump_run(&ends, &f);
 	net_close_gently(app, 5);
-	SSL_free(u.ssl);
-	close(u.fd);
+	setup_close(&st);
 	return 0;
 }
