@@ -144,59 +144,83 @@ int main(int argc, char **argv)
 	return relay_session(NULL);
 }
 
+/* The session text from the shim, then the app's connection; -1 when
+ * the session ends there (a bad text was answered by bad_session). */
+static int open_session(struct session *s)
+{
+	char err[1000];
+	int ok = session_read(RELAY_SESSION_FD, s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
+	close(RELAY_SESSION_FD);
+	if (ok < 0) {
+		bad_session(s, ok, err);
+		return -1;
+	}
+	log_init(s->cfg.verbose);
+	int app = accept_app(s->have_client ? &s->client : NULL,
+			     net_now_ms() + (long long)s->cfg.timeout * 1000);
+	close(RELAY_LISTEN_FD);
+	if (app >= 0)
+		net_set_nodelay(app);
+	return app;
+}
+
+/* Settings this relay must not act on, whoever started it: the app is
+ * told why.  Returns 1 if refused. */
+static int refuse_settings(int app, const struct session *s)
+{
+	char err[1000];
+	/* Refused by the shim already; a relay started another way (listen,
+	 * an older shim) still never dials a port that would catch it. */
+	if (config_check_one_loop(&s->cfg, err, sizeof err) < 0) {
+		refuse(app, "4.3.5", err);
+		return 1;
+	}
+	/* Credentials go only to a relay named beside them: without one they
+	 * would go to whatever server the program happens to mail (any MX
+	 * with a valid certificate that offers AUTH). */
+	if (config_has_credentials(&s->cfg) && !s->cfg.relay_host[0]) {
+		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
+				     "to a relay named beside them (relay HOST[:PORT])");
+		return 1;
+	}
+	return 0;
+}
+
+/* The session proper: the app greeted, then bytes both ways through the
+ * filter until both sides are done. */
+static void relay(int app, const struct session *s, const struct setup *st)
+{
+	static struct filter f;
+	struct pump_ends ends = {app, st->u.ssl, st->u.fd, st->u.where, s->cfg.timeout, st->greeting};
+	filter_init(&f, 0);
+	if (st->local)
+		filter_local_session(&f, &st->ehlo);
+	filter_set_envelope_from(&f, s->cfg.envelope_from);
+	pump_run(&ends, &f);
+	net_close_gently(app, 5);
+}
+
 /* One session: the listener on fd 3, the session text on fd 4.  ready is
  * a TLS context built ahead for the system store or a CA file (a relay
  * server's), used when the session asks for that one; NULL: build it. */
 int relay_session(const struct ready_context *ready)
 {
 	static struct session s;
-	static struct filter f;
-	char err[1000];
+	static struct setup st;
 
-	int ok = session_read(RELAY_SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
-	close(RELAY_SESSION_FD);
-	if (ok < 0) {
-		bad_session(&s, ok, err);
-		return 1;
-	}
-	log_init(s.cfg.verbose);
-	int app = accept_app(s.have_client ? &s.client : NULL,
-			     net_now_ms() + (long long)s.cfg.timeout * 1000);
-	close(RELAY_LISTEN_FD);
+	int app = open_session(&s);
 	if (app < 0)
 		return 1;
-	net_set_nodelay(app);
-
-	/* Refused by the shim already; a relay started another way (listen,
-	 * an older shim) still never dials a port that would catch it. */
-	if (config_check_one_loop(&s.cfg, err, sizeof err) < 0) {
-		refuse(app, "4.3.5", err);
+	if (refuse_settings(app, &s))
 		return 1;
-	}
-
-	/* Credentials go only to a relay named beside them: without one they
-	 * would go to whatever server the program happens to mail (any MX
-	 * with a valid certificate that offers AUTH). */
-	if (config_has_credentials(&s.cfg) && !s.cfg.relay_host[0]) {
-		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
-				     "to a relay named beside them (relay HOST[:PORT])");
-		return 1;
-	}
 	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
-	static struct setup st;
 	setup_run(&st, &s, ready);
 	if (st.state == SETUP_FAILED) {
 		refuse(app, st.status, st.err);
 		setup_close(&st);
 		return 1;
 	}
-	struct pump_ends ends = {app, st.u.ssl, st.u.fd, st.u.where, s.cfg.timeout, st.greeting};
-	filter_init(&f, 0);
-	if (st.local)
-		filter_local_session(&f, &st.ehlo);
-	filter_set_envelope_from(&f, s.cfg.envelope_from);
-	pump_run(&ends, &f);
-	net_close_gently(app, 5);
+	relay(app, &s, &st);
 	setup_close(&st);
 	return 0;
 }
