@@ -16,6 +16,7 @@
 #include "../shim/common/relay_handoff.h"
 #include "../shim/common/text.h"
 #include "peer_uid.h"
+#include "relay/refusal.h"
 
 extern char **environ;
 
@@ -175,8 +176,9 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 	if (err) {
 		fprintf(stderr, "smtpshim listen: cannot start the relay %s: %s\n", cfg->helper,
 			strerror(err));
-		static const char reply[] = "421 4.3.5 smtpshim: cannot start the relay\r\n";
-		ssize_t ignored = write(conn, reply, sizeof reply - 1); /* best effort */
+		char reply[REFUSAL_MAX];
+		size_t n = refusal_format(reply, sizeof reply, "4.3.5", "cannot start the relay");
+		ssize_t ignored = write(conn, reply, n); /* best effort */
 		(void)ignored;
 	} else {
 		/* The destination is our own port: a section for "*" or for
@@ -210,8 +212,9 @@ static int same_user(int conn, const struct sockaddr *peer)
 	}
 	if (uid == (long)geteuid() || uid == 0)
 		return 1;
-	static const char reply[] = "421 4.7.1 smtpshim: this port serves its own user only\r\n";
-	ssize_t ignored = send(conn, reply, sizeof reply - 1, MSG_NOSIGNAL);
+	char reply[REFUSAL_MAX];
+	size_t n = refusal_format(reply, sizeof reply, "4.7.1", "this port serves its own user only");
+	ssize_t ignored = send(conn, reply, n, MSG_NOSIGNAL);
 	(void)ignored;
 	return 0;
 }

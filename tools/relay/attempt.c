@@ -153,66 +153,79 @@ static void read_plain(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	on_reply(a, ctx, timeout);
 }
 
+/* Past its deadline: the current state's cause. */
+static void timed_out(struct attempt *a)
+{
+	if (a->state == AT_CONNECT)
+		return fail(a, "cannot connect to %s: timed out", a->where);
+	if (a->state == AT_HANDSHAKE)
+		return fail(a, "TLS with %s failed: handshake timed out (nothing answers there)",
+			    a->where);
+	fail(a, "%s %s: no reply in time", a->where, state_names[a->state]);
+}
+
+/* TCP is up: TLS at once (implicit), or the plaintext greeting first. */
+static void on_connected(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr)
+		return fail(a, "cannot connect to %s: %s", a->where, strerror(soerr));
+	a->connected = 1;
+	if (!a->starttls)
+		return begin_tls(a, ctx, timeout);
+	reply_parser_init(&a->parser);
+	enter(a, AT_GREETING, POLLIN, timeout);
+}
+
+/* The rest of our plaintext command, then its reply. */
+static void write_plain(struct attempt *a)
+{
+	ssize_t w = write(a->fd, a->out + a->out_off, a->out_len - a->out_off);
+	if (w < 0 && errno != EAGAIN && errno != EINTR)
+		return fail(a, "%s: cannot send %s: %s", a->where, state_names[a->state],
+			    strerror(errno));
+	if (w > 0)
+		a->out_off += (size_t)w;
+	if (a->out_off == a->out_len) {
+		reply_parser_init(&a->parser);
+		a->events = POLLIN;
+	}
+}
+
+static void continue_tls(struct attempt *a)
+{
+	char why[400];
+	short ev = 0;
+	a->tls = tls_continue(a->ssl, a->identity, &ev, why, sizeof why);
+	if (a->tls == TLS_FAIL_CONNECTION || a->tls == TLS_FAIL_CERTIFICATE)
+		return fail(a, "TLS with %s failed: %s", a->where, why);
+	a->events = a->tls == TLS_VERIFIED ? 0 : ev;
+	if (a->tls == TLS_VERIFIED)
+		a->state = AT_OPEN;
+}
+
 void attempt_step(struct attempt *a, SSL_CTX *ctx, short revents, unsigned timeout)
 {
 	if (a->state == AT_OPEN || a->state == AT_FAILED)
 		return;
 	if (!revents) {
-		if (net_now_ms() < a->deadline)
-			return;
-		if (a->state == AT_CONNECT)
-			return fail(a, "cannot connect to %s: timed out", a->where);
-		if (a->state == AT_HANDSHAKE)
-			return fail(a, "TLS with %s failed: handshake timed out (nothing answers "
-				       "there)", a->where);
-		return fail(a, "%s %s: no reply in time", a->where, state_names[a->state]);
+		if (net_now_ms() >= a->deadline)
+			timed_out(a);
+		return;
 	}
 	switch (a->state) {
-	case AT_CONNECT: {
-		int soerr = 0;
-		socklen_t sl = sizeof soerr;
-		getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-		if (soerr)
-			return fail(a, "cannot connect to %s: %s", a->where, strerror(soerr));
-		a->connected = 1;
-		if (!a->starttls)
-			return begin_tls(a, ctx, timeout);
-		reply_parser_init(&a->parser);
-		return enter(a, AT_GREETING, POLLIN, timeout);
-	}
+	case AT_CONNECT:
+		return on_connected(a, ctx, timeout);
 	case AT_GREETING:
 	case AT_EHLO:
 	case AT_STARTTLS:
-		if (a->out_off < a->out_len) {
-			ssize_t w = write(a->fd, a->out + a->out_off, a->out_len - a->out_off);
-			if (w < 0 && errno != EAGAIN && errno != EINTR)
-				return fail(a, "%s: cannot send %s: %s", a->where,
-					    state_names[a->state], strerror(errno));
-			if (w > 0)
-				a->out_off += (size_t)w;
-			if (a->out_off == a->out_len) {
-				reply_parser_init(&a->parser);
-				a->events = POLLIN;
-			}
-			return;
-		}
+		if (a->out_off < a->out_len)
+			return write_plain(a);
 		return read_plain(a, ctx, timeout);
-	case AT_HANDSHAKE: {
-		char why[400];
-		short ev = 0;
-		int rc = tls_continue(a->ssl, a->identity, &ev, why, sizeof why);
-		if (rc < 0) {
-			a->bad_certificate = tls_failed_on_certificate(why);
-			return fail(a, "TLS with %s failed: %s", a->where, why);
-		}
-		if (rc == 1) {
-			a->state = AT_OPEN;
-			a->events = 0;
-			return;
-		}
-		a->events = ev;
-		return;
-	}
+	case AT_HANDSHAKE:
+		return continue_tls(a);
 	default:
 		return;
 	}

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "../../shim/common/smtp_reply.h"
+#include "tls.h"
 
 enum attempt_state {
 	AT_CONNECT,
@@ -41,7 +42,8 @@ struct attempt {
 	long long deadline;      /* of the current state */
 	long long started_ms;
 	short events;            /* what the current state waits for */
-	int bad_certificate;     /* failed on the certificate itself */
+	enum tls_result tls;     /* how the handshake ended (TLS_FAIL_CERTIFICATE:
+				  * no other port of this host will do) */
 	int connected;           /* got past TCP: a TLS/SMTP problem, not reachability */
 	char out[320];           /* a command being written */
 	size_t out_len, out_off;

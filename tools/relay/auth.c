@@ -36,7 +36,7 @@ static int step(struct exchange *x, const char *line, const char *shown, const c
 {
 	char why[200];
 	log_lines("C(relay):", shown, strlen(shown));
-	if ((line && tls_write_all(x->u->ssl, x->u->fd, line, strlen(line), x->deadline, why,
+	if ((tls_write_all(x->u->ssl, x->u->fd, line, strlen(line), x->deadline, why,
 				   sizeof why) < 0) ||
 	    tls_read_reply(x->u->ssl, x->u->fd, &parser, x->deadline, why, sizeof why) < 0) {
 		snprintf(x->err, x->errlen, "%s %s: %s", x->u->where, what, why);
@@ -108,27 +108,17 @@ too_long:
 	return -1;
 }
 
-int auth_inject(const struct upstream *u, const struct config *c, struct smtp_reply *ehlo,
-		char *err, size_t errlen, const char **status)
+int auth_ehlo(const struct upstream *u, long long deadline, struct smtp_reply *ehlo, char *err,
+	      size_t errlen)
 {
-	struct exchange x = {u, net_now_ms() + c->timeout * 1000LL, err, errlen};
-	char host[256], line[300], list[200];
-	int rc = -1;
+	struct exchange x = {u, deadline, err, errlen};
+	char host[256], line[300];
 
-	*status = "4.7.0";
 	/* Credentials go over verified TLS only; upstream_open gives nothing
 	 * else, and this says so where it matters. */
 	if (!u->ssl) {
 		snprintf(err, errlen, "refusing to send credentials without TLS to %s", u->where);
 		return -1;
-	}
-	/* After STARTTLS the server says nothing first; with implicit TLS
-	 * its greeting comes inside TLS. */
-	if (!u->starttls) {
-		if (step(&x, NULL, "(greeting)", "greeting") < 0)
-			return -1;
-		if (parser.reply.code != 220)
-			return refused(&x, "refused the session");
 	}
 	hostname_ours(host, sizeof host);
 	snprintf(line, sizeof line, "EHLO %s\r\n", host);
@@ -137,7 +127,17 @@ int auth_inject(const struct upstream *u, const struct config *c, struct smtp_re
 	if (parser.reply.code != 250)
 		return refused(&x, "refused EHLO");
 	memcpy(ehlo, &parser.reply, sizeof *ehlo);
+	return 0;
+}
 
+int auth_inject(const struct upstream *u, const struct config *c, const struct smtp_reply *ehlo,
+		long long deadline, char *err, size_t errlen, const char **status)
+{
+	struct exchange x = {u, deadline, err, errlen};
+	char list[200];
+	int rc = -1;
+
+	*status = "4.7.0";
 	unsigned offered = sasl_offered(ehlo, list, sizeof list);
 	if (!list[0]) {
 		/* Nothing to do: the server lets us send as we are (it may

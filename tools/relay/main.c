@@ -14,15 +14,14 @@
 
 #include "../../shim/common/addr.h"
 #include "../../shim/common/relay_handoff.h"
-#include "auth.h"
 #include "log.h"
 #include "net.h"
 #include "pump.h"
+#include "refusal.h"
 #include "server.h"
 #include "session.h"
-#include "tls.h"
+#include "setup.h"
 #include "tools.h"
-#include "upstream.h"
 
 
 /* The session text comes as soon as the app's socket has connected; a
@@ -95,13 +94,11 @@ static int accept_app(const struct sockaddr_storage *client, long long deadline)
 
 static void refuse(int app, const char *status, const char *why)
 {
-	char reply[1200];
-	int n = snprintf(reply, sizeof reply, "421 %s smtpshim: %s\r\n", status, why);
-	if (n >= (int)sizeof reply)
-		n = (int)sizeof reply - 1, reply[n - 2] = '\r', reply[n - 1] = '\n';
-	log_info("%.*s", n - 2, reply);
+	char reply[REFUSAL_MAX];
+	size_t n = refusal_format(reply, sizeof reply, status, "%s", why);
+	log_info("%.*s", (int)n - 2, reply);
 	net_set_nonblocking(app);
-	net_write_all(app, reply, (size_t)n, net_now_ms() + 5000);
+	net_write_all(app, reply, n, net_now_ms() + 5000);
 	net_close_gently(app, 5);
 }
 
@@ -147,101 +144,83 @@ int main(int argc, char **argv)
 	return relay_session(NULL);
 }
 
+/* The session text from the shim, then the app's connection; -1 when
+ * the session ends there (a bad text was answered by bad_session). */
+static int open_session(struct session *s)
+{
+	char err[1000];
+	int ok = session_read(RELAY_SESSION_FD, s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
+	close(RELAY_SESSION_FD);
+	if (ok < 0) {
+		bad_session(s, ok, err);
+		return -1;
+	}
+	log_init(s->cfg.verbose);
+	int app = accept_app(s->have_client ? &s->client : NULL,
+			     net_now_ms() + (long long)s->cfg.timeout * 1000);
+	close(RELAY_LISTEN_FD);
+	if (app >= 0)
+		net_set_nodelay(app);
+	return app;
+}
+
+/* Settings this relay must not act on, whoever started it: the app is
+ * told why.  Returns 1 if refused. */
+static int refuse_settings(int app, const struct session *s)
+{
+	char err[1000];
+	/* Refused by the shim already; a relay started another way (listen,
+	 * an older shim) still never dials a port that would catch it. */
+	if (config_check_one_loop(&s->cfg, err, sizeof err) < 0) {
+		refuse(app, "4.3.5", err);
+		return 1;
+	}
+	/* Credentials go only to a relay named beside them: without one they
+	 * would go to whatever server the program happens to mail (any MX
+	 * with a valid certificate that offers AUTH). */
+	if (config_has_credentials(&s->cfg) && !s->cfg.relay_host[0]) {
+		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
+				     "to a relay named beside them (relay HOST[:PORT])");
+		return 1;
+	}
+	return 0;
+}
+
+/* The session proper: the app greeted, then bytes both ways through the
+ * filter until both sides are done. */
+static void relay(int app, const struct session *s, const struct setup *st)
+{
+	static struct filter f;
+	struct pump_ends ends = {app, st->u.ssl, st->u.fd, st->u.where, s->cfg.timeout, st->greeting};
+	filter_init(&f, 0);
+	if (st->local)
+		filter_local_session(&f, &st->ehlo);
+	filter_set_envelope_from(&f, s->cfg.envelope_from);
+	pump_run(&ends, &f);
+	net_close_gently(app, 5);
+}
+
 /* One session: the listener on fd 3, the session text on fd 4.  ready is
  * a TLS context built ahead for the system store or a CA file (a relay
  * server's), used when the session asks for that one; NULL: build it. */
 int relay_session(const struct ready_context *ready)
 {
 	static struct session s;
-	static struct upstream u;
-	static struct filter f;
-	char err[1000];
-	const char *status = "4.3.0";
+	static struct setup st;
 
-	int ok = session_read(RELAY_SESSION_FD, &s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
-	close(RELAY_SESSION_FD);
-	if (ok < 0) {
-		bad_session(&s, ok, err);
-		return 1;
-	}
-	log_init(s.cfg.verbose);
-	int app = accept_app(s.have_client ? &s.client : NULL,
-			     net_now_ms() + (long long)s.cfg.timeout * 1000);
-	close(RELAY_LISTEN_FD);
+	int app = open_session(&s);
 	if (app < 0)
 		return 1;
-	net_set_nodelay(app);
-
-	/* Refused by the shim already; a relay started another way (listen,
-	 * an older shim) still never dials a port that would catch it. */
-	if (config_check_one_loop(&s.cfg, err, sizeof err) < 0) {
-		refuse(app, "4.3.5", err);
+	if (refuse_settings(app, &s))
+		return 1;
+	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
+	setup_run(&st, &s, ready);
+	if (st.state == SETUP_FAILED) {
+		refuse(app, st.status, st.err);
+		setup_close(&st);
 		return 1;
 	}
-
-	/* Credentials go only to a relay named beside them: without one they
-	 * would go to whatever server the program happens to mail (any MX
-	 * with a valid certificate that offers AUTH). */
-	if (config_has_credentials(&s.cfg) && !s.cfg.relay_host[0]) {
-		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
-				     "to a relay named beside them (relay HOST[:PORT])");
-		return 1;
-	}
-	static SSL_CTX *ctx; /* held until this one-session process exits */
-	ctx = ready && !strcmp(ready->ca_file, s.cfg.ca_file) ? ready->ctx
-							      : tls_context(s.cfg.ca_file, err, sizeof err);
-	if (!ctx || upstream_open(&s, ctx, &u, err, sizeof err, &status) < 0) {
-		refuse(app, status, err);
-		return 1;
-	}
-	if (log_verbose()) {
-		char desc[600];
-		tls_describe(u.ssl, u.identity, desc, sizeof desc);
-		log_info("%s: %s", u.where, desc);
-	}
-
-	/* With credentials, the relay speaks first: EHLO and AUTH of its own,
-	 * then the app is greeted and its EHLO and AUTH answered locally. */
-	static struct smtp_reply ehlo;
-	int local = config_has_credentials(&s.cfg), authenticated = 0;
-	if (local && (authenticated = auth_inject(&u, &s.cfg, &ehlo, err, sizeof err, &status)) < 0) {
-		refuse(app, status, err);
-		SSL_free(u.ssl);
-		close(u.fd);
-		return 1;
-	}
-
-	/* The app's greeting: the server's own, read inside TLS (implicit TLS:
-	 * a server that never greets is a setup failure, bounded by
-	 * --timeout like the others), or ours after STARTTLS or AUTH. */
-	static char greeting[SMTP_REPLY_MAX + 1];
-	if (!u.starttls && !local) {
-		static struct reply_parser greet;
-		char why[200];
-		if (tls_read_reply(u.ssl, u.fd, &greet, net_now_ms() + s.cfg.timeout * 1000LL, why,
-				   sizeof why) < 0) {
-			snprintf(err, sizeof err, "%s greeting: %s", u.where, why);
-			refuse(app, "4.4.2", err);
-			SSL_free(u.ssl);
-			close(u.fd);
-			return 1;
-		}
-		log_lines("S:", greet.reply.raw, greet.reply.len);
-		memcpy(greeting, greet.reply.raw, greet.reply.len);
-		greeting[greet.reply.len] = '\0';
-	} else {
-		snprintf(greeting, sizeof greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
-			 u.identity, u.starttls ? "STARTTLS" : "TLS", u.where,
-			 authenticated ? ", authenticated" : "");
-	}
-	struct pump_ends ends = {app, u.ssl, u.fd, u.where, s.cfg.timeout, greeting};
-	filter_init(&f, 0);
-	if (local)
-		filter_local_session(&f, &ehlo);
-	filter_set_envelope_from(&f, s.cfg.envelope_from);
-	pump_run(&ends, &f);
-	net_close_gently(app, 5);
-	SSL_free(u.ssl);
-	close(u.fd);
+	relay(app, &s, &st);
+	setup_close(&st);
 	return 0;
 }

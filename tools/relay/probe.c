@@ -178,8 +178,7 @@ static SSL *handshake(struct probe *p, int fd)
 		int ret = SSL_connect(ssl);
 		if (ret == 1)
 			break;
-		int code = SSL_get_error(ssl, ret);
-		short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+		short ev = tls_wants(ssl, ret);
 		int r = ev ? net_wait(fd, ev, p->deadline) : -1;
 		if (r <= 0) {
 			unsigned long e = ERR_peek_last_error();

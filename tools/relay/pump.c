@@ -8,6 +8,8 @@
 
 #include "log.h"
 #include "net.h"
+#include "refusal.h"
+#include "tls.h"
 
 /* The four queues of one session; 256 KiB, on the heap of a process that
  * serves this one session only. */
@@ -51,20 +53,6 @@ static int write_app(int fd, struct side *s)
 	return n > 0 || s->failed;
 }
 
-/* What an SSL call that made no progress waits for; 0 if the session
- * itself is over (closed or broken). */
-static short ssl_wants(SSL *ssl, int ret)
-{
-	switch (SSL_get_error(ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		return POLLIN;
-	case SSL_ERROR_WANT_WRITE:
-		return POLLOUT;
-	default:
-		return 0;
-	}
-}
-
 static int read_server(SSL *ssl, struct side *s)
 {
 	size_t room;
@@ -76,7 +64,7 @@ static int read_server(SSL *ssl, struct side *s)
 		buf_added(&server_in, (size_t)n);
 		return 1;
 	}
-	short w = ssl_wants(ssl, n);
+	short w = tls_wants(ssl, n);
 	s->want |= w;
 	if (!w) {
 		s->eof = 1;
@@ -96,7 +84,7 @@ static int write_server(SSL *ssl, struct side *s)
 		buf_consume(&to_server, (size_t)n);
 		return 1;
 	}
-	short w = ssl_wants(ssl, n);
+	short w = tls_wants(ssl, n);
 	s->want |= w;
 	if (!w)
 		s->eof = s->failed = 1;
@@ -105,10 +93,10 @@ static int write_server(SSL *ssl, struct side *s)
 
 static void tell_app(const char *code, const char *where, const char *what)
 {
-	char msg[400];
-	int n = snprintf(msg, sizeof msg, "421 %s smtpshim: %s %s\r\n", code, where, what);
-	if (n > 0 && buf_room(&to_app) >= (size_t)n)
-		buf_append(&to_app, msg, (size_t)n);
+	char msg[REFUSAL_MAX];
+	size_t n = refusal_format(msg, sizeof msg, code, "%s %s", where, what);
+	if (buf_room(&to_app) >= n)
+		buf_append(&to_app, msg, n);
 	log_info("%s %s", where, what);
 }
 
@@ -117,101 +105,133 @@ static void tell_app(const char *code, const char *where, const char *what)
  * server sees the connection end inside DATA and drops the message. */
 static void refuse_app(const struct filter *f)
 {
-	char msg[300];
-	int n = snprintf(msg, sizeof msg, "421 4.5.0 smtpshim: %s\r\n", f->error);
-	if (n > 0 && (size_t)n < sizeof msg && buf_room(&to_app) >= (size_t)n)
-		buf_append(&to_app, msg, (size_t)n);
+	char msg[REFUSAL_MAX];
+	size_t n = refusal_format(msg, sizeof msg, "4.5.0", "%s", f->error);
+	if (buf_room(&to_app) >= n)
+		buf_append(&to_app, msg, n);
 	log_info("%s", f->error);
 	to_server.start = to_server.len = 0;
 	app_in.start = app_in.len = 0;
 }
 
+/* The state of one session's loop. */
+struct pump {
+	const struct pump_ends *e;
+	struct filter *f;
+	struct side app, server;
+	int closing_sent;    /* close_notify sent (or never to be) */
+	int broken;          /* a 421 is on its way to the app: nothing more is filtered */
+	int upstream_cut;    /* nothing more goes to the server */
+	long long give_up;   /* deadline once the app has gone */
+};
+
+/* Queued bytes through the filter, both ways; whether anything moved. */
+static int filter_step(struct pump *p)
+{
+	int moved = 0;
+	size_t before = to_app.len;
+	filter_flush(p->f, &to_app); /* local replies that waited for room */
+	moved |= to_app.len != before;
+
+	if (app_in.len && !p->broken) {
+		size_t k = filter_from_app(p->f, buf_data(&app_in), app_in.len, &to_server, &to_app);
+		if (k == (size_t)-1) {
+			refuse_app(p->f);
+			p->broken = p->upstream_cut = p->closing_sent = 1;
+			moved = 1;
+		} else {
+			buf_consume(&app_in, k);
+			moved |= k > 0;
+		}
+	}
+	if (server_in.len && !p->broken) {
+		size_t k = filter_from_server(p->f, buf_data(&server_in), server_in.len, &to_app);
+		if (k == (size_t)-1) {
+			tell_app("4.5.0", p->e->where, p->f->error);
+			p->broken = 1;
+			server_in.len = 0;
+			k = 1;
+		} else {
+			buf_consume(&server_in, k);
+		}
+		moved |= k > 0;
+	}
+	return moved;
+}
+
+/* Reads and writes on both sockets as far as they go without waiting. */
+static int io_step(struct pump *p)
+{
+	int moved = 0;
+	if (!p->upstream_cut)
+		moved |= write_server(p->e->ssl, &p->server);
+	moved |= write_app(p->e->app, &p->app);
+	moved |= read_app(p->e->app, &p->app);
+	moved |= read_server(p->e->ssl, &p->server);
+	return moved;
+}
+
+/* Passes on the ends of either side; whether the session is over. */
+static int ends_step(struct pump *p)
+{
+	const struct filter *f = p->f;
+	/* The app finished sending: pass the close on (TLS close_notify)
+	 * once its bytes are out and answered -- many servers drop the
+	 * reply to a command when the close overtakes it -- waiting a
+	 * bounded time for those answers. */
+	if (p->app.eof && !app_in.len && !to_server.len && !filter_busy(f) && !p->closing_sent &&
+	    !p->server.failed) {
+		SSL_shutdown(p->e->ssl);
+		p->closing_sent = 1;
+	}
+	/* (and once the session is broken: the app has a bounded time
+	 * to read its 421) */
+	if ((p->app.eof || p->broken) && !p->give_up)
+		p->give_up = net_now_ms() + (long long)p->e->timeout * 1000;
+
+	if (p->server.eof && !p->broken && !server_in.len && filter_busy(f)) {
+		/* The server went away with commands unanswered: say so
+		 * rather than leave the app waiting or guessing. */
+		tell_app("4.4.2", p->e->where, "closed the connection before replying");
+		p->broken = 1;
+	}
+	int server_done = p->server.eof || p->broken;
+	return (server_done && !to_app.len) || p->app.failed ||
+	       (p->app.eof && !filter_busy(f) && !to_server.len && !to_app.len) ||
+	       (p->give_up && net_now_ms() > p->give_up);
+}
+
+/* Waits for either socket (bounded once the app has gone); -1 if poll
+ * itself fails. */
+static int wait_step(struct pump *p)
+{
+	struct pollfd fds[2] = {{p->e->app, p->app.want, 0}, {p->e->server, p->server.want, 0}};
+	if (!p->server.eof && !p->server.want && buf_room(&server_in))
+		fds[1].events |= POLLIN;
+	if (!p->app.eof && !p->app.want && buf_room(&app_in))
+		fds[0].events |= POLLIN;
+	int wait_ms = p->give_up ? (int)(p->give_up - net_now_ms()) : -1;
+	if (p->give_up && wait_ms < 0)
+		wait_ms = 0;
+	return poll(fds, 2, wait_ms) < 0 && errno != EINTR ? -1 : 0;
+}
+
 void pump_run(const struct pump_ends *e, struct filter *f)
 {
-	struct side app = {0}, server = {0};
-	int closing_sent = 0, broken = 0, upstream_cut = 0;
-	long long give_up = 0; /* deadline once the app has gone */
+	struct pump p = {.e = e, .f = f};
 
 	net_set_nonblocking(e->app);
 	net_set_nonblocking(e->server);
 	if (e->greeting)
 		buf_append(&to_app, e->greeting, strlen(e->greeting));
 	for (;;) {
-		int moved = 0;
-		app.want = server.want = 0;
-
-		size_t before = to_app.len;
-		filter_flush(f, &to_app); /* local replies that waited for room */
-		moved |= to_app.len != before;
-
-		if (app_in.len && !broken) {
-			size_t k = filter_from_app(f, buf_data(&app_in), app_in.len, &to_server, &to_app);
-			if (k == (size_t)-1) {
-				refuse_app(f);
-				broken = upstream_cut = closing_sent = 1;
-				moved = 1;
-			} else {
-				buf_consume(&app_in, k);
-				moved |= k > 0;
-			}
-		}
-		if (server_in.len && !broken) {
-			size_t k = filter_from_server(f, buf_data(&server_in), server_in.len, &to_app);
-			if (k == (size_t)-1) {
-				tell_app("4.5.0", e->where, f->error);
-				broken = 1;
-				server_in.len = 0;
-				k = 1;
-			} else {
-				buf_consume(&server_in, k);
-			}
-			moved |= k > 0;
-		}
-		if (!upstream_cut)
-			moved |= write_server(e->ssl, &server);
-		moved |= write_app(e->app, &app);
-		moved |= read_app(e->app, &app);
-		moved |= read_server(e->ssl, &server);
-
-		/* The app finished sending: pass the close on (TLS close_notify)
-		 * once its bytes are out and answered -- many servers drop the
-		 * reply to a command when the close overtakes it -- waiting a
-		 * bounded time for those answers. */
-		if (app.eof && !app_in.len && !to_server.len && !filter_busy(f) && !closing_sent &&
-		    !server.failed) {
-			SSL_shutdown(e->ssl);
-			closing_sent = 1;
-		}
-		/* (and once the session is broken: the app has a bounded time
-		 * to read its 421) */
-		if ((app.eof || broken) && !give_up)
-			give_up = net_now_ms() + (long long)e->timeout * 1000;
-
-		if (server.eof && !broken && !server_in.len && filter_busy(f)) {
-			/* The server went away with commands unanswered: say so
-			 * rather than leave the app waiting or guessing. */
-			tell_app("4.4.2", e->where, "closed the connection before replying");
-			broken = 1;
-		}
-		int server_done = server.eof || broken;
-		if ((server_done && !to_app.len) || app.failed ||
-		    (app.eof && !filter_busy(f) && !to_server.len && !to_app.len) ||
-		    (give_up && net_now_ms() > give_up))
+		p.app.want = p.server.want = 0;
+		int moved = filter_step(&p);
+		moved |= io_step(&p);
+		if (ends_step(&p))
 			return;
-
 		/* Wait only when a whole round moved nothing. */
-		if (moved)
-			continue;
-
-		struct pollfd p[2] = {{e->app, app.want, 0}, {e->server, server.want, 0}};
-		if (!server.eof && !server.want && buf_room(&server_in))
-			p[1].events |= POLLIN;
-		if (!app.eof && !app.want && buf_room(&app_in))
-			p[0].events |= POLLIN;
-		int wait_ms = give_up ? (int)(give_up - net_now_ms()) : -1;
-		if (give_up && wait_ms < 0)
-			wait_ms = 0;
-		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+		if (!moved && wait_step(&p) < 0)
 			return;
 	}
 }

@@ -12,8 +12,6 @@
 #include "../../shim/common/smtp_reply.h"
 #include "net.h"
 
-#define CERT_PREFIX "certificate verify failed: "
-
 SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -50,8 +48,10 @@ static int set_identity(SSL *ssl, const char *identity)
 	return SSL_set_tlsext_host_name(ssl, identity) && SSL_set1_host(ssl, identity);
 }
 
-/* The cause of a failed handshake, as specific as OpenSSL lets us be. */
-static void describe_failure(SSL *ssl, int ret, const char *identity, char *err, size_t errlen)
+/* The cause of a failed handshake, as specific as OpenSSL lets us be, and
+ * its kind. */
+static enum tls_result describe_failure(SSL *ssl, int ret, const char *identity, char *err,
+					size_t errlen)
 {
 	long v = SSL_get_verify_result(ssl);
 	unsigned long e = ERR_peek_last_error();
@@ -59,10 +59,13 @@ static void describe_failure(SSL *ssl, int ret, const char *identity, char *err,
 
 	if (v != X509_V_OK) {
 		int name = v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
-		snprintf(err, errlen, CERT_PREFIX "%s%s%s%s", X509_verify_cert_error_string(v),
-			 name ? " (the certificate is not for " : "", name ? identity : "",
-			 name ? ")" : "");
-	} else if (e) {
+		snprintf(err, errlen, "certificate verify failed: %s%s%s%s",
+			 X509_verify_cert_error_string(v), name ? " (the certificate is not for " : "",
+			 name ? identity : "", name ? ")" : "");
+		ERR_clear_error();
+		return TLS_FAIL_CERTIFICATE;
+	}
+	if (e) {
 		snprintf(err, errlen, "%s", ERR_reason_error_string(e));
 	} else if (code == SSL_ERROR_SYSCALL || code == SSL_ERROR_ZERO_RETURN) {
 		snprintf(err, errlen, "the server closed the connection during the handshake");
@@ -70,6 +73,7 @@ static void describe_failure(SSL *ssl, int ret, const char *identity, char *err,
 		snprintf(err, errlen, "handshake failed (SSL error %d)", code);
 	}
 	ERR_clear_error();
+	return TLS_FAIL_CONNECTION;
 }
 
 SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen)
@@ -83,18 +87,29 @@ SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t err
 	return ssl;
 }
 
-int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen)
+short tls_wants(SSL *ssl, int ret)
+{
+	switch (SSL_get_error(ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return POLLIN;
+	case SSL_ERROR_WANT_WRITE:
+		return POLLOUT;
+	default:
+		return 0;
+	}
+}
+
+enum tls_result tls_continue(SSL *ssl, const char *identity, short *events, char *err,
+			     size_t errlen)
 {
 	ERR_clear_error();
 	int ret = SSL_connect(ssl);
 	if (ret == 1)
-		return 1;
-	int code = SSL_get_error(ssl, ret);
-	*events = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+		return TLS_VERIFIED;
+	*events = tls_wants(ssl, ret);
 	if (*events)
-		return 0;
-	describe_failure(ssl, ret, identity, err, errlen);
-	return -1;
+		return TLS_WAITING;
+	return describe_failure(ssl, ret, identity, err, errlen);
 }
 
 void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len)
@@ -109,18 +124,13 @@ void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len)
 		 SSL_get_cipher_name(ssl), subject, identity);
 }
 
-int tls_failed_on_certificate(const char *err)
-{
-	return !strncmp(err, CERT_PREFIX, strlen(CERT_PREFIX));
-}
-
 /* Waits for what the last SSL call asked for; 0 when the session is over
  * or the deadline passed (err says which). */
 static int tls_wait(SSL *ssl, int fd, int ret, long long deadline, char *err, size_t errlen)
 {
-	int code = SSL_get_error(ssl, ret);
-	short ev = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+	short ev = tls_wants(ssl, ret);
 	if (!ev) {
+		int code = SSL_get_error(ssl, ret);
 		snprintf(err, errlen, "%s", code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL
 						    ? "the server closed the connection"
 						    : "TLS error");

@@ -8,20 +8,34 @@
 
 SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen);
 
+/* How a step of the handshake ended.  A failure says which kind it was:
+ * the connection (another port or address may do better) or the
+ * certificate (no other port of the same host will pass it: upstream.c
+ * stops trying). */
+enum tls_result {
+	TLS_WAITING,          /* for *events on the fd */
+	TLS_VERIFIED,
+	TLS_FAIL_CONNECTION,  /* closed, reset, no TLS, a protocol error */
+	TLS_FAIL_CERTIFICATE, /* the chain or the name did not verify */
+};
+
 /* The handshake on a connected non-blocking fd, in steps, so several can
- * run in one poll loop (attempt.c): tls_begin sets up, tls_continue
- * returns 1 when verified, 0 while it waits for *events on the fd, -1 with
- * the cause in words.  identity is the host name to verify (and send as
- * SNI), or an IP address to match the certificate's IP entries. */
+ * run in one poll loop (attempt.c): tls_begin sets up, tls_continue goes
+ * as far as it can; on a failure the cause is in err, in words.  identity
+ * is the host name to verify (and send as SNI), or an IP address to match
+ * the certificate's IP entries. */
 SSL *tls_begin(SSL_CTX *ctx, int fd, const char *identity, char *err, size_t errlen);
-int tls_continue(SSL *ssl, const char *identity, short *events, char *err, size_t errlen);
+enum tls_result tls_continue(SSL *ssl, const char *identity, short *events, char *err,
+			     size_t errlen);
+
+/* What an SSL call that returned ret without progress waits for on its
+ * fd: POLLIN (SSL_ERROR_WANT_READ), POLLOUT (SSL_ERROR_WANT_WRITE), or 0
+ * when it is not waiting but failed or the session is over.  The one
+ * mapping for every SSL call of the relay and the probe. */
+short tls_wants(SSL *ssl, int ret);
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate CN=... verified for NAME" */
 void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len);
-
-/* Tells whether a handshake failure was the certificate (no point in
- * trying another port of the same host) rather than the connection. */
-int tls_failed_on_certificate(const char *err);
 
 /* Blocking-style I/O on the non-blocking fd under ssl, bounded by
  * deadline, for the few exchanges the relay has with the server itself

@@ -64,6 +64,139 @@ static int find_targets(const struct session *s, struct targets *t, char *err, s
 #define STAGGER_MS 250
 #define MAX_ATTEMPTS (PLAN_MAX * MAX_ADDRS)
 
+/* The certificate identity: the relay host, else the name the program
+ * resolved, else the address it dialled (its IP entries are checked). */
+static void choose_identity(const struct session *s, struct upstream *u)
+{
+	const struct config *c = &s->cfg;
+	if (c->relay_host[0])
+		snprintf(u->identity, sizeof u->identity, "%s", c->relay_host);
+	else if (s->name[0])
+		snprintf(u->identity, sizeof u->identity, "%s", s->name);
+	else
+		addr_ip_text((struct sockaddr *)&s->dest, u->identity, sizeof u->identity);
+}
+
+/* One attempt per port and mode of the plan and per address, in the
+ * plan's order; returns how many. */
+static size_t make_attempts(const struct plan_entry *plan, size_t nplan, const struct targets *t,
+			    const char *identity, struct attempt *at)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nplan; i++)
+		for (size_t k = 0; k < t->n && n < MAX_ATTEMPTS; k++) {
+			struct attempt *a = &at[n++];
+			memset(a, 0, sizeof *a);
+			a->fd = -1;
+			a->starttls = plan[i].starttls;
+			a->port = plan[i].port;
+			a->addr = t->addr[k];
+			a->addr_len = t->len[k];
+			set_port(&a->addr, a->port);
+			a->identity = identity;
+			text_join_host_port(identity, a->port, a->where, sizeof a->where);
+		}
+	return n;
+}
+
+struct race {
+	struct attempt *at;
+	size_t n, started;
+	struct attempt *winner, *fatal;
+};
+
+/* One poll over the attempts under way, and a step of each that is ready
+ * (or past its deadline); -1 if poll itself fails. */
+static int race_round(struct race *r, SSL_CTX *ctx, unsigned timeout, long long now,
+		      long long next_start)
+{
+	struct pollfd p[MAX_ATTEMPTS];
+	size_t idx[MAX_ATTEMPTS], np = 0;
+	long long wake = r->started < r->n ? next_start : now + 60000;
+	for (size_t i = 0; i < r->started; i++) {
+		if (r->at[i].state == AT_FAILED)
+			continue;
+		p[np] = (struct pollfd){r->at[i].fd, r->at[i].events, 0};
+		idx[np++] = i;
+		if (r->at[i].deadline < wake)
+			wake = r->at[i].deadline;
+	}
+	long long wait = wake - now;
+	if (poll(p, np, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR)
+		return -1;
+	for (size_t j = 0; j < np && !r->winner && !r->fatal; j++) {
+		struct attempt *a = &r->at[idx[j]];
+		attempt_step(a, ctx, p[j].revents, timeout);
+		if (a->state == AT_OPEN)
+			r->winner = a;
+		else if (a->state == AT_FAILED && a->tls == TLS_FAIL_CERTIFICATE)
+			/* A certificate that fails will not pass on another
+			 * port of the same host; one clear error beats many. */
+			r->fatal = a;
+	}
+	return 0;
+}
+
+/* Happy Eyeballs over the whole setup, not just TCP: a black-holed port
+ * accepts the connection and then never speaks.  Ends with a winner, a
+ * fatal failure, or every attempt failed; the losers are closed. */
+static void race_run(struct race *r, SSL_CTX *ctx, unsigned timeout)
+{
+	long long next_start = 0;
+	while (!r->winner && !r->fatal) {
+		size_t active = 0;
+		for (size_t i = 0; i < r->started; i++)
+			active += r->at[i].state != AT_FAILED;
+		long long now = net_now_ms();
+		if (r->started < r->n && (now >= next_start || !active)) {
+			attempt_start(&r->at[r->started++], ctx, timeout);
+			next_start = now + STAGGER_MS;
+			continue;
+		}
+		if (!active || race_round(r, ctx, timeout, now, next_start) < 0)
+			break;
+	}
+	for (size_t i = 0; i < r->started; i++)
+		if (&r->at[i] != r->winner)
+			attempt_close(&r->at[i]);
+}
+
+/* The winner's session becomes ours; the port and mode that won are
+ * remembered for the next session to try first. */
+static void take_winner(const struct config *c, struct upstream *u, const struct attempt *w,
+			const struct plan_entry *last, int known)
+{
+	u->fd = w->fd;
+	u->ssl = w->ssl;
+	u->starttls = w->starttls;
+	snprintf(u->where, sizeof u->where, "%s", w->where);
+	log_info("%s won after %lld ms", w->where, net_now_ms() - w->started_ms);
+	struct plan_entry won = {w->starttls, w->port};
+	if (!known || last->port != won.port || last->starttls != won.starttls)
+		cache_remember(c, u->identity, &won);
+}
+
+/* Every cause, in the order of the plan (only the fatal one if there is
+ * one); 4.7.0 once an attempt got past TCP. */
+static void tell_causes(const struct race *r, const char *identity, char *err, size_t errlen,
+			const char **status)
+{
+	size_t used = 0;
+	err[0] = '\0';
+	for (size_t i = 0; i < r->started; i++) {
+		const struct attempt *a = r->fatal ? r->fatal : &r->at[i];
+		if (a->connected)
+			*status = "4.7.0";
+		if (a->state == AT_FAILED && used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, "%s%s", used ? "; " : "",
+						 a->err);
+		if (r->fatal)
+			break;
+	}
+	if (!err[0])
+		snprintf(err, errlen, "no way to reach %s", identity);
+}
+
 int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, char *err,
 		  size_t errlen, const char **status)
 {
@@ -71,106 +204,19 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 	const struct config *c = &s->cfg;
 	struct plan_entry plan[PLAN_MAX], last;
 	static struct attempt at[MAX_ATTEMPTS]; /* 20 KiB each: not on the stack */
-	size_t n = 0, started = 0;
 
-	if (c->relay_host[0])
-		snprintf(u->identity, sizeof u->identity, "%s", c->relay_host);
-	else if (s->name[0])
-		snprintf(u->identity, sizeof u->identity, "%s", s->name);
-	else
-		addr_ip_text((struct sockaddr *)&s->dest, u->identity, sizeof u->identity);
-
+	choose_identity(s, u);
 	*status = "4.4.1";
 	if (find_targets(s, &t, err, errlen) < 0)
 		return -1;
 	int known = cache_recall(c, u->identity, &last);
 	size_t nplan = plan_make(c, known ? &last : NULL, plan);
-	for (size_t i = 0; i < nplan; i++)
-		for (size_t k = 0; k < t.n && n < MAX_ATTEMPTS; k++) {
-			struct attempt *a = &at[n++];
-			memset(a, 0, sizeof *a);
-			a->fd = -1;
-			a->starttls = plan[i].starttls;
-			a->port = plan[i].port;
-			a->addr = t.addr[k];
-			a->addr_len = t.len[k];
-			set_port(&a->addr, a->port);
-			a->identity = u->identity;
-			text_join_host_port(u->identity, a->port, a->where, sizeof a->where);
-		}
-
-	/* Happy Eyeballs over the whole setup, not just TCP: a black-holed
-	 * port accepts the connection and then never speaks. */
-	long long next_start = 0;
-	struct attempt *winner = NULL, *fatal = NULL;
-	while (!winner && !fatal) {
-		size_t active = 0;
-		for (size_t i = 0; i < started; i++)
-			active += at[i].state != AT_FAILED;
-		long long now = net_now_ms();
-		if (started < n && (now >= next_start || !active)) {
-			attempt_start(&at[started++], ctx, c->timeout);
-			next_start = now + STAGGER_MS;
-			continue;
-		}
-		if (!active)
-			break;
-
-		struct pollfd p[MAX_ATTEMPTS];
-		size_t idx[MAX_ATTEMPTS], np = 0;
-		long long wake = started < n ? next_start : now + 60000;
-		for (size_t i = 0; i < started; i++) {
-			if (at[i].state == AT_FAILED)
-				continue;
-			p[np] = (struct pollfd){at[i].fd, at[i].events, 0};
-			idx[np++] = i;
-			if (at[i].deadline < wake)
-				wake = at[i].deadline;
-		}
-		long long wait = wake - now;
-		if (poll(p, np, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR)
-			break;
-		for (size_t j = 0; j < np && !winner && !fatal; j++) {
-			struct attempt *a = &at[idx[j]];
-			attempt_step(a, ctx, p[j].revents, c->timeout);
-			if (a->state == AT_OPEN)
-				winner = a;
-			else if (a->state == AT_FAILED && a->bad_certificate)
-				/* A certificate that fails will not pass on another
-				 * port of the same host; one clear error beats many. */
-				fatal = a;
-		}
-	}
-
-	for (size_t i = 0; i < started; i++)
-		if (&at[i] != winner)
-			attempt_close(&at[i]);
-	if (winner) {
-		u->fd = winner->fd;
-		u->ssl = winner->ssl;
-		u->starttls = winner->starttls;
-		snprintf(u->where, sizeof u->where, "%s", winner->where);
-		log_info("%s won after %lld ms", winner->where, net_now_ms() - winner->started_ms);
-		struct plan_entry won = {winner->starttls, winner->port};
-		if (!known || last.port != won.port || last.starttls != won.starttls)
-			cache_remember(c, u->identity, &won);
+	struct race r = {at, make_attempts(plan, nplan, &t, u->identity, at), 0, NULL, NULL};
+	race_run(&r, ctx, c->timeout);
+	if (r.winner) {
+		take_winner(c, u, r.winner, &last, known);
 		return 0;
 	}
-
-	/* Every cause, in the order of the plan. */
-	size_t used = 0;
-	err[0] = '\0';
-	for (size_t i = 0; i < started; i++) {
-		struct attempt *a = fatal ? fatal : &at[i];
-		if (a->connected)
-			*status = "4.7.0";
-		if (a->state == AT_FAILED && used < errlen)
-			used += (size_t)snprintf(err + used, errlen - used, "%s%s", used ? "; " : "",
-						 a->err);
-		if (fatal)
-			break;
-	}
-	if (!err[0])
-		snprintf(err, errlen, "no way to reach %s", u->identity);
+	tell_causes(&r, u->identity, err, errlen, status);
 	return -1;
 }

@@ -1,0 +1,154 @@
+#include "setup.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+
+static const char *const state_names[] = {
+	[SETUP_CONTEXT] = "context", [SETUP_UPSTREAM] = "upstream", [SETUP_GREETING] = "greeting",
+	[SETUP_EHLO] = "EHLO",       [SETUP_AUTH] = "AUTH",         [SETUP_READY] = "ready",
+	[SETUP_FAILED] = "failed",
+};
+
+__attribute__((format(printf, 3, 4)))
+static enum setup_state failed(struct setup *st, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+	st->status = status;
+	return SETUP_FAILED;
+}
+
+/* READY with our own greeting: after STARTTLS the server said its own in
+ * plaintext, and after our EHLO and AUTH the app must not see it twice;
+ * ", authenticated" only when the relay did authenticate. */
+static enum setup_state greet_app_ourselves(struct setup *st)
+{
+	snprintf(st->greeting, sizeof st->greeting, "220 %s ESMTP via smtpshim (%s to %s%s)\r\n",
+		 st->u.identity, st->u.starttls ? "STARTTLS" : "TLS", st->u.where,
+		 st->authenticated ? ", authenticated" : "");
+	return SETUP_READY;
+}
+
+static enum setup_state on_context(struct setup *st, const struct session *s,
+				   const struct ready_context *ready)
+{
+	if (ready && !strcmp(ready->ca_file, s->cfg.ca_file)) {
+		st->ctx = ready->ctx;
+		return SETUP_UPSTREAM;
+	}
+	st->ctx = tls_context(s->cfg.ca_file, st->err, sizeof st->err);
+	return st->ctx ? SETUP_UPSTREAM : failed(st, "4.3.0", "%s", st->err);
+}
+
+static enum setup_state on_upstream(struct setup *st, const struct session *s)
+{
+	if (upstream_open(s, st->ctx, &st->u, st->err, sizeof st->err, &st->status) < 0)
+		return SETUP_FAILED;
+	if (log_verbose()) {
+		char desc[600];
+		tls_describe(st->u.ssl, st->u.identity, desc, sizeof desc);
+		log_info("%s: %s", st->u.where, desc);
+	}
+	st->deadline = net_now_ms() + s->cfg.timeout * 1000LL;
+	return SETUP_GREETING;
+}
+
+/* Without credentials the app reads the server's own greeting (implicit
+ * TLS), whatever its code, as it would without us; with them the relay
+ * speaks first and needs a 220.  A server that never greets is a set-up
+ * failure, bounded like the others. */
+static enum setup_state on_greeting(struct setup *st)
+{
+	static struct reply_parser p;
+	char why[200];
+
+	if (st->u.starttls) /* consumed in plaintext, before TLS (attempt.c) */
+		return st->local ? SETUP_EHLO : greet_app_ourselves(st);
+	if (tls_read_reply(st->u.ssl, st->u.fd, &p, st->deadline, why, sizeof why) < 0)
+		return failed(st, st->local ? "4.7.0" : "4.4.2", "%s greeting: %s", st->u.where, why);
+	log_lines(st->local ? "S(relay):" : "S:", p.reply.raw, p.reply.len);
+	if (!st->local) {
+		memcpy(st->greeting, p.reply.raw, p.reply.len);
+		st->greeting[p.reply.len] = '\0';
+		return SETUP_READY;
+	}
+	if (p.reply.code != 220) {
+		char summary[400];
+		reply_summary(&p.reply, summary, sizeof summary);
+		return failed(st, "4.7.0", "%s refused the session: %s", st->u.where, summary);
+	}
+	return SETUP_EHLO;
+}
+
+static enum setup_state on_ehlo(struct setup *st)
+{
+	if (auth_ehlo(&st->u, st->deadline, &st->ehlo, st->err, sizeof st->err) < 0) {
+		st->status = "4.7.0";
+		return SETUP_FAILED;
+	}
+	return SETUP_AUTH;
+}
+
+static enum setup_state on_auth(struct setup *st, const struct session *s)
+{
+	int rc = auth_inject(&st->u, &s->cfg, &st->ehlo, st->deadline, st->err, sizeof st->err,
+			     &st->status);
+	if (rc < 0)
+		return SETUP_FAILED;
+	st->authenticated = rc;
+	return greet_app_ourselves(st);
+}
+
+void setup_run(struct setup *st, const struct session *s, const struct ready_context *ready)
+{
+	st->state = SETUP_CONTEXT;
+	st->u.fd = -1;
+	st->u.ssl = NULL;
+	st->local = config_has_credentials(&s->cfg);
+	st->authenticated = 0;
+	st->status = "4.3.0";
+	st->greeting[0] = '\0';
+	while (st->state != SETUP_READY && st->state != SETUP_FAILED) {
+		enum setup_state next = SETUP_FAILED;
+		switch (st->state) {
+		case SETUP_CONTEXT:
+			next = on_context(st, s, ready);
+			break;
+		case SETUP_UPSTREAM:
+			next = on_upstream(st, s);
+			break;
+		case SETUP_GREETING:
+			next = on_greeting(st);
+			break;
+		case SETUP_EHLO:
+			next = on_ehlo(st);
+			break;
+		case SETUP_AUTH:
+			next = on_auth(st, s);
+			break;
+		default:
+			break;
+		}
+		log_info("set-up: %s -> %s", state_names[st->state], state_names[next]);
+		st->state = next;
+	}
+}
+
+void setup_close(struct setup *st)
+{
+	if (st->u.ssl)
+		SSL_free(st->u.ssl);
+	if (st->u.fd >= 0)
+		close(st->u.fd);
+	st->u.ssl = NULL;
+	st->u.fd = -1;
+}
