@@ -130,14 +130,25 @@ static int open_unix(const char *where)
 		close(fd);
 		return -1;
 	}
+	/* From the moment the file exists, a stop must remove it: the
+	 * signals wait until their handler is in place. */
+	sigset_t stops, before;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, &before);
 	mode_t old = umask(0177);
 	int bound = is_free > 0 && bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
 	umask(old);
 	struct stat st;
 	if (!bound || lstat(path, &st) < 0 || listen(fd, 64) < 0) {
 		fprintf(stderr, "smtpshim listen: cannot listen on %s: %s\n", where, strerror(errno));
+		if (bound)
+			unlink(path);
 		if (fd >= 0)
 			close(fd);
+		sigprocmask(SIG_SETMASK, &before, NULL);
 		return -1;
 	}
 	memcpy(unix_path, path, strlen(path) + 1);
@@ -148,6 +159,7 @@ static int open_unix(const char *where)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &before, NULL);
 	return fd;
 }
 
