@@ -11,14 +11,19 @@ LIBEXECDIR ?= $(PREFIX)/libexec/smtpshim
 PATHS := -DSMTPSHIM_PREFIX='"$(PREFIX)"' \
          -DSMTPSHIM_HELPER_DEFAULT='"$(LIBEXECDIR)/smtpshim-relay"'
 
-COMMON_SRC := $(wildcard shim/common/*.c)
-# What of the common code the host process needs: settings and rules.  The
-# rest (SMTP replies, SASL, the port plan, private files) is the tools'.
-SHIM_COMMON := shim/common/addr.c shim/common/config.c shim/common/options.c \
-               shim/common/relay_handoff.c shim/common/rules.c shim/common/text.c \
-               shim/common/trusted_file.c
-SHIM_SRC   := $(wildcard shim/*.c)
-RELAY_SRC  := $(wildcard tools/relay/*.c)
+# Each program is linked from its folders, no lists of files:
+#   shim/ + shim/common/                the preloaded library (libc, libdl only)
+#   tools/relay/ + tools/common/ + shim/common/     smtpshim-relay (OpenSSL)
+#   tools/wrapper/ + tools/common/ + shim/common/   smtpshim
+# shim/common/ is the core all three share (settings, rules, addresses, the
+# shim-relay contract): only what the host process may carry.
+CORE_SRC    := $(wildcard shim/common/*.c)
+TOOLS_SRC   := $(wildcard tools/common/*.c)
+SHIM_SRC    := $(wildcard shim/*.c)
+RELAY_SRC   := $(wildcard tools/relay/*.c)
+WRAPPER_SRC := $(wildcard tools/wrapper/*.c)
+# Includes are written from the top of the tree ("tools/relay/tls.h").
+CPPFLAGS += -I.
 
 # The shim is built once per C library and architecture it must reach,
 # where the one LD_PRELOAD value ".../$LIB/libsmtpshim.so" leads each
@@ -70,13 +75,13 @@ SHIM_FLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,defs
 $(call objs,native,$(SHIM_SRC)) $(call objs,i386,$(SHIM_SRC)) $(call objs,musl,$(SHIM_SRC)): \
 	ALL_CFLAGS += -fvisibility=hidden
 
-$(SHIM_NATIVE): $(call objs,native,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
+$(SHIM_NATIVE): $(call objs,native,$(SHIM_SRC) $(CORE_SRC)) shim/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
-$(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
+$(SHIM_I386): $(call objs,i386,$(SHIM_SRC) $(CORE_SRC)) shim/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread
-$(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(SHIM_COMMON)) shim/exports.map
+$(SHIM_MUSL): $(call objs,musl,$(SHIM_SRC) $(CORE_SRC)) shim/exports.map
 	@mkdir -p $(dir $@)
 	musl-gcc $(SHIM_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^)
 $(SHIM_MUSL_LINK): | $(SHIM_MUSL)
@@ -91,13 +96,13 @@ shim/libsmtpshim.so: $(SHIM_NATIVE)
 	ln -sf lib/$(TRIPLET)/libsmtpshim.so $@
 
 # smtpshim's own programs carry the mark that keeps a preloaded shim inert
-# in them (tools/own_program.c).
+# in them (tools/common/own_program.c).
 OWN_PROGRAM := -Wl,--export-dynamic-symbol=smtpshim_own_program
 
-$(RELAY): $(call objs,native,$(RELAY_SRC) tools/own_program.c $(COMMON_SRC))
+$(RELAY): $(call objs,native,$(RELAY_SRC) $(TOOLS_SRC) $(CORE_SRC))
 	$(CC) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^ -lssl -lcrypto
 
-$(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.c tools/peer_uid.c tools/root_settings.c tools/own_program.c $(COMMON_SRC))
+$(WRAPPER): $(call objs,native,$(WRAPPER_SRC) $(TOOLS_SRC) $(CORE_SRC))
 	$(CC) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^
 
 # Unit tests: one program per file in tests/unit, linked with the objects
@@ -107,9 +112,9 @@ $(WRAPPER): $(call objs,native,tools/smtpshim.c tools/executable.c tools/listen.
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 UNIT_LIBS := build/unit/librelay.a build/unit/libshim.a build/unit/libcommon.a
-build/unit/librelay.a: $(call objs,native,$(filter-out tools/relay/main.c,$(RELAY_SRC)))
+build/unit/librelay.a: $(call objs,native,$(filter-out tools/relay/main.c,$(RELAY_SRC)) $(TOOLS_SRC))
 build/unit/libshim.a: $(call objs,native,$(SHIM_SRC))
-build/unit/libcommon.a: $(call objs,native,$(COMMON_SRC))
+build/unit/libcommon.a: $(call objs,native,$(CORE_SRC))
 $(UNIT_LIBS):
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -123,12 +128,12 @@ unit: $(UNIT_BIN)
 # libFuzzer: `make fuzz` (FUZZ_SECONDS each, longer by hand); `make test`
 # runs a short round over the checked-in corpus.
 FUZZ_SECONDS ?= 10
-FUZZ_SRC := $(COMMON_SRC) tools/relay/filter.c tools/relay/log.c tools/relay/session.c tools/relay/net.c
+FUZZ_SRC := $(CORE_SRC) tools/relay/smtp_reply.c tools/relay/sasl.c tools/relay/filter.c tools/relay/log.c tools/relay/session.c tools/relay/net.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard tests/unit/*.h tools/relay/*.h shim/common/*.h)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-D_GNU_SOURCE -std=gnu11 -o $@ $< $(FUZZ_SRC)
+		-D_GNU_SOURCE -I. -std=gnu11 -o $@ $< $(FUZZ_SRC)
 
 fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
@@ -145,7 +150,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-o
 build/asan/%.o: %.c build/paths.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PATHS) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
-build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) tools/own_program.c $(COMMON_SRC) tests/sanitize/report_to.c)
+build/asan/smtpshim-relay: $(call objs,asan,$(RELAY_SRC) $(TOOLS_SRC) $(CORE_SRC) tests/sanitize/report_to.c)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) $(OWN_PROGRAM) -o $@ $^ -lssl -lcrypto
 
 sanitize: all build/asan/smtpshim-relay

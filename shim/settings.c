@@ -73,7 +73,7 @@ static int this_program_is_named(const struct config *c, int secure)
 }
 
 /* smtpshim's own programs (relay, wrapper, probe, listen) export this
- * symbol (tools/own_program.c).  With the shim in /etc/ld.so.preload it is
+ * symbol (tools/common/own_program.c).  With the shim in /etc/ld.so.preload it is
  * loaded into them too, and a relay whose upstream port is intercepted
  * would start another relay, and that one another. */
 static int in_own_program(void)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shim/common/config.h"
+#include "shim/common/config.h"
 
 static struct config c;
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/relay/filter.h"
-#include "../unit/data_scan_check.h"
+#include "tools/relay/filter.h"
+#include "tests/unit/data_scan_check.h"
 
 static struct filter f;
 static struct buf to_server, to_app;

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "../../tools/relay/net.h"
-#include "../../tools/relay/session.h"
+#include "tools/relay/net.h"
+#include "tools/relay/session.h"
 
 static struct session s;
 

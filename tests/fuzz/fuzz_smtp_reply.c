@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../shim/common/sasl.h"
-#include "../../shim/common/smtp_reply.h"
+#include "tools/relay/sasl.h"
+#include "tools/relay/smtp_reply.h"
 
 static struct reply_parser p;
 

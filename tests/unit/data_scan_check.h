@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "../../tools/relay/filter.h"
+#include "tools/relay/filter.h"
 
 /* The rules of filter.c's data(), one byte at a time: returns how many
  * bytes end the message (the end included), 0 if it does not end, or

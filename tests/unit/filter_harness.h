@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "../../tools/relay/filter.h"
+#include "tools/relay/filter.h"
 
 static struct filter f;
 static struct buf to_server, to_app;

@@ -2,8 +2,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/text.h"
 #include "check.h"
 
 static void test_host_port_forms(void)

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../tools/relay/cache.h"
+#include "tools/relay/cache.h"
 #include "check.h"
 
 static struct config c;

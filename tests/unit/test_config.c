@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../shim/common/config.h"
+#include "shim/common/config.h"
 #include "check.h"
 
 static void test_defaults_catch_port_25_in_auto_mode(void)

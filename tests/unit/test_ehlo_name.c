@@ -2,8 +2,8 @@
  * host name, cut to the buffer, never overrun. */
 #include <string.h>
 
-#include "../../shim/common/text.h"
-#include "../../tools/relay/hostname.h"
+#include "shim/common/text.h"
+#include "tools/relay/hostname.h"
 #include "check.h"
 
 static void test_ehlo_name_is_a_plain_host_name(void)

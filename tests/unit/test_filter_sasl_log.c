@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../tools/relay/log.h"
+#include "tools/relay/log.h"
 #include "check.h"
 #include "filter_harness.h"
 

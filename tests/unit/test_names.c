@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "../../shim/names.h"
+#include "shim/names.h"
 #include "check.h"
 
 /* 198.51.100.<host>, a documentation address. */

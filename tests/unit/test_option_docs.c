@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shim/common/config.h"
+#include "shim/common/config.h"
 #include "check.h"
 
 #define MAX_ENTRIES 64

@@ -1,5 +1,5 @@
 /* The order of upstream attempts, and auto mode's memory of the port. */
-#include "../../shim/common/plan.h"
+#include "tools/relay/plan.h"
 #include "check.h"
 
 static struct config c;

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/common/private_file.h"
+#include "tools/common/private_file.h"
 #include "check.h"
 
 static char path[] = "/tmp/smtpshim-private-XXXXXX";

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "../../shim/common/config.h"
+#include "shim/common/config.h"
 #include "check.h"
 
 static struct config c, eff; /* large: off the stack */

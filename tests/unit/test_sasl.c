@@ -1,7 +1,7 @@
 /* SASL encodings and the choice of mechanism from an EHLO reply. */
 #include <stdio.h>
 
-#include "../../shim/common/sasl.h"
+#include "tools/relay/sasl.h"
 #include "check.h"
 
 static struct reply_parser parser;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../tools/relay/net.h"
-#include "../../tools/relay/secret.h"
+#include "tools/relay/net.h"
+#include "tools/relay/secret.h"
 #include "check.h"
 
 static struct config c;

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../tools/relay/net.h"
-#include "../../tools/relay/session.h"
+#include "tools/relay/net.h"
+#include "tools/relay/session.h"
 #include "check.h"
 
 static struct session s;

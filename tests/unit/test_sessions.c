@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../shim/sessions.h"
+#include "shim/sessions.h"
 #include "check.h"
 
 /* A TCP socket bound to a loopback port of its own, as an intercepted

@@ -1,5 +1,5 @@
 /* The SMTP reply parser that reads what servers (possibly hostile) send. */
-#include "../../shim/common/smtp_reply.h"
+#include "tools/relay/smtp_reply.h"
 #include "check.h"
 
 static struct reply_parser p;

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../tools/relay/net.h"
+#include "tools/relay/net.h"
 #include "check.h"
 
 static void test_upstream_socket_has_keepalive(void)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
+#include "shim/common/addr.h"
 #include "hostname.h"
 #include "log.h"
 #include "net.h"

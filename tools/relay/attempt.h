@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
-#include "../../shim/common/smtp_reply.h"
+#include "smtp_reply.h"
 #include "tls.h"
 
 enum attempt_state {

@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "../../shim/common/sasl.h"
+#include "sasl.h"
 #include "hostname.h"
 #include "log.h"
 #include "net.h"

@@ -4,7 +4,7 @@
 #ifndef SMTPSHIM_AUTH_H
 #define SMTPSHIM_AUTH_H
 
-#include "../../shim/common/smtp_reply.h"
+#include "smtp_reply.h"
 #include "session.h"
 #include "upstream.h"
 

@@ -5,8 +5,8 @@
 #ifndef SMTPSHIM_CACHE_H
 #define SMTPSHIM_CACHE_H
 
-#include "../../shim/common/config.h"
-#include "../../shim/common/plan.h"
+#include "shim/common/config.h"
+#include "plan.h"
 
 /* The port that worked last time for host: 1 with *e set, or 0. */
 int cache_recall(const struct config *c, const char *host, struct plan_entry *e);

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/config.h"
-#include "../../shim/common/plan.h"
-#include "../../shim/common/private_file.h"
-#include "../../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/config.h"
+#include "plan.h"
+#include "tools/common/private_file.h"
+#include "shim/common/text.h"
 #include "hostname.h"
 #include "tools.h"
 

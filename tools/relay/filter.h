@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "../../shim/common/smtp_reply.h"
+#include "smtp_reply.h"
 #include "buf.h"
 
 #define FILTER_LINE_MAX 16384 /* long enough for an XOAUTH2 AUTH line */

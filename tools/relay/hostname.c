@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../../shim/common/text.h"
+#include "shim/common/text.h"
 
 void hostname_ours(char *buf, size_t len)
 {

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/relay_handoff.h"
+#include "shim/common/addr.h"
+#include "shim/common/relay_handoff.h"
 #include "log.h"
 #include "net.h"
 #include "pump.h"

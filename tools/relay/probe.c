@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/config.h"
-#include "../../shim/common/sasl.h"
-#include "../../shim/common/smtp_reply.h"
-#include "../../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/config.h"
+#include "sasl.h"
+#include "smtp_reply.h"
+#include "shim/common/text.h"
 #include "hostname.h"
 #include "net.h"
 #include "tls.h"

@@ -2,7 +2,7 @@
  * and CRLF, the reply every failure reaches the app as (design.md,
  * "Errors as 421 replies").  A cause too long for the buffer is cut, and
  * the reply still ends with its CRLF.  Header-only, so that `smtpshim
- * listen` (tools/listen.c) builds its replies with it without linking the
+ * listen` (tools/wrapper/listen.c) builds its replies with it without linking the
  * relay. */
 #ifndef SMTPSHIM_REFUSAL_H
 #define SMTPSHIM_REFUSAL_H

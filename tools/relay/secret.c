@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shim/common/private_file.h"
-#include "../../shim/common/trusted_file.h"
+#include "tools/common/private_file.h"
+#include "shim/common/trusted_file.h"
 #include "net.h"
 
 /* Keeps the first line only, without its line ending. */

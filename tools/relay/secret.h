@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../../shim/common/config.h"
+#include "shim/common/config.h"
 
 /* Returns 0 with the secret in out (NUL-terminated), or -1 with the cause
  * in err.  A password file readable or writable by group or others is

@@ -15,9 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../shim/common/config.h"
-#include "../../shim/common/relay_handoff.h"
-#include "../../shim/common/text.h"
+#include "shim/common/config.h"
+#include "shim/common/relay_handoff.h"
+#include "shim/common/text.h"
 #include "net.h"
 #include "tls.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/text.h"
 #include "net.h"
 
 /* The '@' lines, in the order the shim writes them, each exactly once. */

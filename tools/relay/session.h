@@ -4,8 +4,8 @@
 
 #include <sys/socket.h>
 
-#include "../../shim/common/config.h"
-#include "../../shim/common/relay_handoff.h"
+#include "shim/common/config.h"
+#include "shim/common/relay_handoff.h"
 
 struct session {
 	struct config cfg;

@@ -28,7 +28,7 @@
 
 #include <openssl/ssl.h>
 
-#include "../../shim/common/smtp_reply.h"
+#include "smtp_reply.h"
 #include "server.h"
 #include "session.h"
 #include "upstream.h"

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/smtp_reply.h"
+#include "shim/common/addr.h"
+#include "smtp_reply.h"
 #include "net.h"
 
 SSL_CTX *tls_context(const char *ca_file, char *err, size_t errlen)

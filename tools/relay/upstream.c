@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/common/addr.h"
-#include "../../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/text.h"
 #include "log.h"
 #include "net.h"
-#include "../../shim/common/plan.h"
+#include "plan.h"
 #include "attempt.h"
 #include "cache.h"
 #include "tls.h"

@@ -5,7 +5,7 @@
 #ifndef SMTPSHIM_LISTEN_H
 #define SMTPSHIM_LISTEN_H
 
-#include "../shim/common/config.h"
+#include "shim/common/config.h"
 
 /* Serves [ADDRESS:]PORT or unix:PATH until killed; returns only on a setup error
  * (message on stderr), with an exit status. */

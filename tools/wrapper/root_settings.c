@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../shim/common/root_settings.h"
+#include "shim/common/root_settings.h"
 
 static int wanted(const char *entry)
 {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "text.h"
+#include "shim/common/text.h"
 
 int plan_uses_memory(const struct config *c)
 {

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "shim/common/config.h"
 #include "smtp_reply.h"
 
 #define SASL_SECRET_MAX 4096  /* a password, or an OAuth2 access token */

@@ -12,11 +12,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../shim/common/addr.h"
-#include "../shim/common/relay_handoff.h"
-#include "../shim/common/text.h"
+#include "shim/common/addr.h"
+#include "shim/common/relay_handoff.h"
+#include "shim/common/text.h"
 #include "peer_uid.h"
-#include "relay/refusal.h"
+#include "tools/relay/refusal.h"
 
 extern char **environ;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trusted_file.h"
+#include "shim/common/trusted_file.h"
 
 int private_file_path(const char *path, char *out, size_t len)
 {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../shim/common/config.h"
-#include "../shim/common/private_file.h"
-#include "../shim/common/trusted_file.h"
+#include "shim/common/config.h"
+#include "tools/common/private_file.h"
+#include "shim/common/trusted_file.h"
 #include "executable.h"
 #include "listen.h"
 #include "root_settings.h"

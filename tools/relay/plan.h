@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "shim/common/config.h"
 
 #define PLAN_MAX 4
 

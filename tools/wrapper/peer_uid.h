@@ -1,5 +1,5 @@
 /* Who is at the other end of a loopback TCP connection: the user owning
- * the client socket, asked of the kernel (tools/peer_uid.c says why only
+ * the client socket, asked of the kernel (tools/wrapper/peer_uid.c says why only
  * a live, established socket counts). */
 #ifndef SMTPSHIM_PEER_UID_H
 #define SMTPSHIM_PEER_UID_H
