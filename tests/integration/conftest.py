@@ -4,6 +4,7 @@ Run inside tests/netns-run (private network namespace, test host names in
 /etc/hosts), e.g.:  tests/netns-run /usr/bin/python3 -m pytest -q tests/integration
 """
 import os
+import signal
 import socket
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from harness import compat, provenance
 from harness.clients import CLIENTS, SMTPSHIM
 from harness.message import standard_message
+from harness.programs import relays
 from harness.pki import make_pki
 from harness.server import MailServer
 
@@ -101,3 +103,10 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_sessionfinish(session):
     compat.write()
+    # The relay servers the tests started would idle on for a minute after
+    # them: the tests leave nothing running.
+    for pid in relays("smtpshim-server"):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
