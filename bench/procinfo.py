@@ -46,9 +46,11 @@ def private_dirty_by_mapping(pid: int) -> dict:
 
 
 def cpu_ms(pid: int) -> float:
-    """CPU time the process (its main thread) has used so far, in ms, from
-    the scheduler's nanosecond count (stat's ticks are 10 ms: too coarse)."""
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e6
+    """CPU time the process (all its threads: a relay server's session runs
+    on one of its own) has used so far, in ms, from the scheduler's
+    nanosecond counts (stat's ticks are 10 ms: too coarse)."""
+    return sum(int((t / "schedstat").read_text().split()[0])
+               for t in Path(f"/proc/{pid}/task").iterdir()) / 1e6
 
 
 def relays_here() -> set:

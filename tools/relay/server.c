@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +136,11 @@ static void close_hello(struct hello *h)
 			close(h->fds[i]);
 }
 
+static void *run_session(void *ready)
+{
+	return (void *)(intptr_t)relay_session(ready);
+}
+
 /* The child: the descriptors where a relay started for this connection
  * has them, then that relay's session, with the context built ahead. */
 _Noreturn static void serve_session(int conn, struct hello *h, SSL_CTX *ctx)
@@ -152,7 +159,16 @@ _Noreturn static void serve_session(int conn, struct hello *h, SSL_CTX *ctx)
 	if (write(RELAY_SESSION_FD, "R", 1) != 1)
 		_exit(1);
 	struct ready_context ready = {h->ca_file, ctx};
-	_exit(relay_session(ctx ? &ready : NULL));
+	/* The session runs on a thread of its own, so that its allocations
+	 * come from a fresh malloc arena: in the main arena, whose pages are
+	 * shared with the server until written, every small allocation would
+	 * copy a whole page of the server's heap. */
+	pthread_t t;
+	void *rc;
+	if (pthread_create(&t, NULL, run_session, ctx ? &ready : NULL) != 0)
+		_exit(relay_session(ctx ? &ready : NULL));
+	pthread_join(t, &rc);
+	_exit((int)(intptr_t)rc);
 }
 
 static void serve(int conn)
