@@ -103,6 +103,7 @@ class _Session:
         self.seq = 0
         self.tls = False
         self.last_copy: Copy | None = None
+        self.pipelined = 0   # bytes the client sent before it could see our last 250
 
     # ---- faults ------------------------------------------------------------
 
@@ -193,8 +194,13 @@ class _Session:
         line = bytes(self.buf[:i])
         del self.buf[:i]
         if self.last_copy is not None:
-            self.last_copy.client_continued = True
-            self.last_copy = None
+            # a line it sent with its final dot (exim pipelines a QUIT) is
+            # no sign that it read our 250
+            if self.pipelined >= len(line):
+                self.pipelined -= len(line)
+            else:
+                self.last_copy.client_continued = True
+                self.last_copy = None
         return line
 
     # ---- TLS -----------------------------------------------------------------
@@ -326,6 +332,7 @@ class _Session:
         self.server._store(copy)
         if action:
             self.end(action)
+        self.pipelined = len(self.buf)
         self.send(f"250 2.0.0 Ok: queued as {tok}")
         self.last_copy = copy
 
