@@ -5,6 +5,7 @@
 #include "common/addr.h"
 #include "handoff.h"
 #include "libc.h"
+#include "names.h"
 #include "sessions.h"
 #include "settings.h"
 
@@ -28,7 +29,13 @@ int intercept_wanted(int fd, const struct sockaddr *addr, socklen_t len)
 		return 0;
 	if (!cfg->allow_loopback && addr_is_loopback(addr))
 		return 0;
-	return shim_active() && is_tcp_stream(fd);
+	if (!shim_active() || !is_tcp_stream(fd))
+		return 0;
+	/* A [destination] section that says "intercept no" (an internal
+	 * smarthost on 25 that is reachable) keeps its connections native. */
+	char name[256] = "";
+	names_lookup(addr, name, sizeof name);
+	return !config_rule_leaves_alone(cfg, config_match(cfg, name, addr, port));
 }
 
 int intercept_connect(int fd, const struct sockaddr *addr)

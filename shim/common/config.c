@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -136,6 +137,11 @@ static int section_setting(struct config *c, char *line, char *err, size_t errle
 	if (!(o->flags & OPT_SECTION))
 		return text_error(err, errlen, "'%s' applies to all connections; put it before the first section",
 			    name);
+	/* Which ports are caught is decided before any section is matched. */
+	if (!strcmp(name, "intercept") && strcasecmp(value, "no"))
+		return text_error(err, errlen, "in a section, intercept takes only 'no' (leave "
+					       "these destinations alone); the ports to catch are "
+					       "set before the first section");
 	config_defaults(&scratch);
 	if (config_set(&scratch, name, value, err, errlen) < 0)
 		return -1;
@@ -388,6 +394,25 @@ static int rule_sets(const char *text, size_t len, const char *name)
 		at = nl ? (size_t)(nl - text) + 1 : len;
 	}
 	return 0;
+}
+
+int config_rule_leaves_alone(const struct config *c, int rule)
+{
+	if (rule < 0 || (size_t)rule >= c->rules.n_rules)
+		return 0;
+	const struct rule *ru = &c->rules.rule[rule];
+	const char *text = c->rules.text + ru->settings_at;
+	/* the section's last intercept line decides: later lines win */
+	int alone = 0;
+	for (size_t at = 0; at < ru->settings_len;) {
+		const char *line = text + at;
+		const char *nl = memchr(line, '\n', ru->settings_len - at);
+		size_t n = nl ? (size_t)(nl - line) : ru->settings_len - at;
+		if (n > 10 && !strncmp(line, "intercept ", 10))
+			alone = n == 12 && !strncasecmp(line + 10, "no", 2);
+		at += n + 1;
+	}
+	return alone;
 }
 
 int config_write_rule(const struct config *c, int rule, char *buf, size_t len)

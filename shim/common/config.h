@@ -120,6 +120,10 @@ int config_write(const struct config *c, char *buf, size_t len);
 int config_match(const struct config *c, const char *name, const struct sockaddr *addr,
 		 uint16_t port);
 
+/* True when the section says "intercept no": its destinations are left
+ * alone.  No allocation (the shim asks this in connect()). */
+int config_rule_leaves_alone(const struct config *c, int rule);
+
 /* Appends rule's settings as "name value\n" lines (nothing for -1), to
  * follow config_write's text: later lines win.  Bytes written or -1. */
 int config_write_rule(const struct config *c, int rule, char *buf, size_t len);

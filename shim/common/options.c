@@ -48,8 +48,10 @@ const struct option_desc config_options[] = {
 	{"ca-file", .type = OT_TEXT, AT(ca_file), .noun = "path", .flags = EVERYWHERE,
 	 .unset = "(system trust store)", .arg = "FILE",
 	 .help = "trust the CAs in FILE instead of the system store"},
-	{"intercept", .type = OT_PORTS, AT(intercept), .def = "25", .flags = OPT_CLI | OPT_SESSION,
-	 .arg = "PORTS", .help = "comma-separated destination ports to catch (default 25)"},
+	{"intercept", .type = OT_PORTS, AT(intercept), .def = "25", .flags = EVERYWHERE,
+	 .arg = "PORTS|no",
+	 .help = "comma-separated destination ports to catch (default 25); in a section, no: leave "
+		 "those destinations alone"},
 	{"allow-loopback", .type = OT_BOOL, AT(allow_loopback),
 	 .flags = OPT_CLI | OPT_NOARG | OPT_SESSION,
 	 .help = "also catch connections to loopback addresses (off by default)"},
@@ -152,6 +154,14 @@ static int set_ports(const struct option_desc *o, struct config *c, const char *
 	uint16_t ports[CONFIG_MAX_PORTS];
 	size_t n = 0;
 	const char *p = v;
+
+	/* "no": catch nothing -- in a [destination] section, the connections
+	 * to that destination are left alone (an internal smarthost). */
+	if (!strcasecmp(v, "no")) {
+		memset(c->intercept, 0, sizeof c->intercept);
+		c->n_intercept = 0;
+		return 0;
+	}
 
 	while (*p) {
 		char item[8];
@@ -287,8 +297,8 @@ int config_option_text(const struct config *c, const struct option_desc *o, char
 	case OT_PORTS:
 		for (size_t i = 0; i < c->n_intercept && n >= 0 && (size_t)n < len; i++)
 			n += snprintf(buf + n, len - (size_t)n, "%s%u", i ? "," : "", c->intercept[i]);
-		if (!c->n_intercept && len)
-			buf[0] = '\0';
+		if (!c->n_intercept)
+			n = snprintf(buf, len, "no");
 		break;
 	case OT_RELAY:
 		if (c->relay_host[0])

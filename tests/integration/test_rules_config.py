@@ -100,10 +100,10 @@ def test_broken_default_config_warns_and_intercepted_connections_get_a_421(
 
 def test_explicit_config_with_a_mistake_is_refused_before_the_program_runs(
         message, tmp_path, trap25, smtpshim):
-    conf = write_config(tmp_path / "bad.conf", "[destination mail.test]\nintercept 26\n")
+    conf = write_config(tmp_path / "bad.conf", "[destination mail.test]\nprograms exim4\n")
     run = run_client("smtplib", message, shim=["--config", str(conf)])
     assert run.returncode == 2
-    assert f"{conf} line 2: 'intercept' applies to all connections" in run.output
+    assert f"{conf} line 2: 'programs' applies to all connections" in run.output
 
 
 def test_credentials_do_not_follow_a_section_to_another_relay(
@@ -151,3 +151,34 @@ def test_credentials_without_a_relay_are_refused(message, pki, start_server, tra
     assert_refused(run, "credentials are set but no relay")
     assert not srv.received()
     assert_nothing_stored(trap25)
+
+
+def test_section_that_says_intercept_no_leaves_its_destination_alone(
+        message, pki, start_server, trap25, tmp_path, smtpshim):
+    # other.test is an internal smarthost on 25 that is reachable: native,
+    # plaintext, to the server on port 25; mail.test is still caught.
+    upstream = start_server("implicit")
+    conf = write_config(tmp_path / "smtpshim.conf", f"""\
+ca-file {pki.ca_file}
+allow-loopback
+mode tls
+port {upstream.port}
+
+[destination other.test]
+intercept no
+""")
+    proc = subprocess.run(
+        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY,
+         "other.test:25", "mail.test:25"],
+        input=message.data, capture_output=True, timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert proc.returncode == 0, out
+    native = trap25.received()
+    assert [m.rcpt_tos for m in native] == [("bob@other.test",)], out
+    assert not native[0].tls and native[0].content == message.data
+    caught = upstream.received()
+    assert [m.rcpt_tos for m in caught] == [("bob@mail.test",)] and caught[0].tls, out
+    check = subprocess.run([str(SMTPSHIM), "check", "--config", str(conf), "other.test"],
+                           capture_output=True, text=True, timeout=30)
+    assert "intercepted      no (its section says intercept no" in check.stdout, check.stdout

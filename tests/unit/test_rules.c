@@ -165,7 +165,8 @@ static void test_section_mistakes_name_the_line(void)
 		const char *text, *phrase;
 	} cases[] = {
 		{"mode tls\n[destination]\nmode tls\n", "line 2: a [destination] section needs"},
-		{"[destination mail.test]\nintercept 26\n", "line 2: 'intercept' applies to all"},
+		{"[destination mail.test]\nintercept 26\n", "line 2: in a section, intercept takes only 'no'"},
+		{"[destination mail.test]\nprograms exim4\n", "line 2: 'programs' applies to all"},
 		{"[destination mail.test]\nmode ssl\n", "line 2: mode: 'ssl'"},
 		{"[dest mail.test]\n", "line 1: unknown section"},
 		{"\n[destination mail.test\n", "line 2: a section header must end"},

@@ -89,11 +89,14 @@ int check_main(const char *destination)
 		       base.rules.text + base.rules.rule[rule].header_at, base.rules.rule[rule].line);
 	else
 		printf("section          (none matches: global settings)\n");
-	int caught = config_intercepts_port(&c, port) &&
+	int leave = config_rule_leaves_alone(&base, rule);
+	int caught = !leave && config_intercepts_port(&base, port) &&
 		     (c.allow_loopback || !sa || !addr_is_loopback(sa));
-	printf("intercepted      %s\n", caught ? "yes" : config_intercepts_port(&c, port)
-						     ? "no (a loopback address; allow-loopback is off)"
-						     : "no (port not in intercept)");
+	printf("intercepted      %s\n",
+	       caught ? "yes"
+	       : leave ? "no (its section says intercept no: the program's own connection)"
+	       : config_intercepts_port(&base, port) ? "no (a loopback address; allow-loopback is off)"
+						      : "no (port not in intercept)");
 
 	struct plan_entry plan[PLAN_MAX];
 	size_t n = plan_make(&c, NULL, plan);
