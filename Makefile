@@ -138,8 +138,9 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard tests/unit/*.h too
 fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-# Benchmarks against a native TLS client and stunnel (needs root; about a
-# minute): `make bench`, or bench/run --quick for a smoke test.
+# Benchmarks against a native TLS client and stunnel (needs root; about two
+# minutes; bench/run installs stunnel4 when it is missing): `make bench`,
+# or bench/run --quick for a smoke test.
 bench: all
 	bench/run
 

@@ -23,6 +23,18 @@ def write_config(path, text):
     return path
 
 
+def send_many(conf, message, tmp_path, *targets):
+    """One program under smtpshim --config conf sends the message to each
+    HOST:PORT in turn; returns what it printed (it must succeed)."""
+    proc = subprocess.run(
+        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY, *targets],
+        input=message.data, capture_output=True, timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert proc.returncode == 0, out
+    return out
+
+
 def test_two_destinations_in_one_run_go_to_the_upstreams_their_sections_name(
         message, pki, start_server, trap25, tmp_path, smtpshim):
     relay = start_server("starttls", users={"alice": "pw"}, auth_required=True)
@@ -53,13 +65,7 @@ port {by_port.port}
 mode tls
 port {own465.port}
 """)
-    proc = subprocess.run(
-        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY,
-         "other.test:25", "mail.test:25", "mail.test:2526"],
-        input=message.data, capture_output=True, timeout=60,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    out = proc.stdout.decode() + proc.stderr.decode()
-    assert proc.returncode == 0, out
+    out = send_many(conf, message, tmp_path, "other.test:25", "mail.test:25", "mail.test:2526")
     for srv, rcpt in ((relay, "bob@other.test"), (own465, "bob@mail.test"),
                       (by_port, "bob@mail.test")):
         got = srv.received()
@@ -126,13 +132,7 @@ password-file {pw}
 [destination other.test]
 relay mail.test:{corp.port}
 """)
-    proc = subprocess.run(
-        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY,
-         "other.test:25", "mail.test:25"],
-        input=message.data, capture_output=True, timeout=60,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    out = proc.stdout.decode() + proc.stderr.decode()
-    assert proc.returncode == 0, out
+    out = send_many(conf, message, tmp_path, "other.test:25", "mail.test:25")
     assert [m.auth_user for m in corp.received()] == [None], out
     assert [m.auth_user for m in sendgrid.received()] == ["alice"], out
     assert_nothing_stored(trap25)
@@ -167,13 +167,7 @@ port {upstream.port}
 [destination other.test]
 intercept no
 """)
-    proc = subprocess.run(
-        [str(SMTPSHIM), "--config", str(conf), "--", PYTHON, "-c", SEND_MANY,
-         "other.test:25", "mail.test:25"],
-        input=message.data, capture_output=True, timeout=60,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    out = proc.stdout.decode() + proc.stderr.decode()
-    assert proc.returncode == 0, out
+    out = send_many(conf, message, tmp_path, "other.test:25", "mail.test:25")
     native = trap25.received()
     assert [m.rcpt_tos for m in native] == [("bob@other.test",)], out
     assert not native[0].tls and native[0].content == message.data
