@@ -13,6 +13,7 @@
 #include "shim/common/trusted_file.h"
 #include "executable.h"
 #include "listen.h"
+#include "shell_env.h"
 #include "root_settings.h"
 
 #ifndef SMTPSHIM_VERSION
@@ -32,7 +33,9 @@ static void usage(FILE *out)
 		     "       smtpshim check [OPTIONS] HOST[:PORT]   the settings for that destination\n"
 		     "       smtpshim listen [OPTIONS] [ADDRESS:]PORT   a local SMTP port, relayed the same\n"
 		     "                                          way, for programs LD_PRELOAD cannot reach\n"
-		     "       smtpshim listen [OPTIONS] unix:PATH   the same on a Unix socket of mode 600\n\n"
+		     "       smtpshim listen [OPTIONS] unix:PATH   the same on a Unix socket of mode 600\n"
+		     "       eval \"$(smtpshim env [OPTIONS] [on|off])\"   every later command of the\n"
+		     "                                          shell under smtpshim, or no more\n\n"
 		     "Runs COMMAND so that its plain SMTP connections to port 25 reach the\n"
 		     "server over verified TLS on 465 (implicit TLS) or 587 (STARTTLS).\n\n");
 	for (size_t i = 0; i < config_n_options; i++) {
@@ -316,6 +319,38 @@ static int run_listen(int argc, char **argv, int i, struct config *check, int *v
 	return listen_serve(&cfg, where);
 }
 
+/* smtpshim env [OPTIONS] [on|off] (see shell_env.h). */
+static int run_env(int argc, char **argv, int i, struct config *check, int *verbose)
+{
+	const char *what = NULL;
+	char root[PATH_MAX], helper[PATH_MAX], lib[PATH_MAX + 64];
+
+	for (; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1])
+			i = take_option(argc, argv, i, check, verbose);
+		else if (!what && (!strcmp(argv[i], "on") || !strcmp(argv[i], "off")))
+			what = argv[i];
+		else {
+			fprintf(stderr, "smtpshim env: '%s' is neither on nor off\n"
+					"usage: smtpshim env [OPTIONS] [on|off]   "
+					"(eval \"$(smtpshim env ...)\")\n", argv[i]);
+			return 2;
+		}
+	}
+	if (what && !strcmp(what, "off")) {
+		shell_env_off();
+		return 0;
+	}
+	check_default_config();
+	find_parts(root, helper, sizeof root);
+	snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
+	if (!getenv("SMTPSHIM_HELPER"))
+		setenv("SMTPSHIM_HELPER", helper, 1);
+	hand_over_settings();
+	shell_env_on(lib);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct config check;
@@ -327,6 +362,8 @@ int main(int argc, char **argv)
 		return run_tool(argv[i], argc, argv, i + 1, &check, &verbose);
 	if (i < argc && !strcmp(argv[i], "listen"))
 		return run_listen(argc, argv, i + 1, &check, &verbose);
+	if (i < argc && !strcmp(argv[i], "env"))
+		return run_env(argc, argv, i + 1, &check, &verbose);
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc) {
