@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/config.h"
 #include "common/trusted_file.h"
@@ -44,15 +43,8 @@ int root_settings_read(const char *name, char *const **out, char *err, size_t er
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s", ROOT_SETTINGS_DIR, name);
-	int fd = trusted_file_open("settings", path, err, errlen);
-	if (fd < 0)
+	if (trusted_file_read("settings", path, text, sizeof text, err, errlen) < 0)
 		return -1;
-	size_t used = 0;
-	ssize_t n;
-	while (used < sizeof text - 1 && (n = read(fd, text + used, sizeof text - 1 - used)) > 0)
-		used += (size_t)n;
-	close(fd);
-	text[used] = '\0';
 	size_t k = 0;
 	for (char *p = text; *p && k < MAX_ENTRIES;) {
 		char *nl = strchr(p, '\n');

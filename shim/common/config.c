@@ -150,25 +150,18 @@ static int section_setting(struct config *c, char *line, char *err, size_t errle
 
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	/* Read with plain syscalls: stdio would allocate in the host.  Static:
-	 * the host's thread may have a small stack, and settings are loaded
-	 * once (under pthread_once in the shim, single-threaded elsewhere). */
+	/* Static: the host's thread may have a small stack, and settings are
+	 * loaded once (by one thread in the shim, single-threaded elsewhere). */
 	static char buf[16384];
 	/* Only a file that whoever runs this process (or root) alone can
 	 * change: a config names the relay and the commands that run. */
-	int fd = trusted_file_open("config", path, err, errlen);
-	if (fd < 0)
+	ssize_t used = trusted_file_read("config", path, buf, sizeof buf, err, errlen);
+	if (used < 0)
 		return -1;
-	size_t used = 0;
-	ssize_t n;
-	while (used < sizeof buf - 1 && (n = read(fd, buf + used, sizeof buf - 1 - used)) > 0)
-		used += (size_t)n;
-	close(fd);
-	if (used == sizeof buf - 1) {
+	if ((size_t)used == sizeof buf - 1) {
 		snprintf(err, errlen, "%s: larger than %zu bytes", path, sizeof buf - 2);
 		return -1;
 	}
-	buf[used] = '\0';
 
 	/* Loading a file again (the wrapper checks one) starts its sections anew. */
 	memset(&c->rules, 0, sizeof c->rules);

@@ -119,3 +119,18 @@ refuse:
 	close(fd);
 	return -1;
 }
+
+ssize_t trusted_file_read(const char *what, const char *path, char *buf, size_t len, char *err,
+			  size_t errlen)
+{
+	int fd = trusted_file_open(what, path, err, errlen);
+	if (fd < 0)
+		return -1;
+	size_t used = 0;
+	ssize_t n;
+	while (used < len - 1 && (n = read(fd, buf + used, len - 1 - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	buf[used] = '\0';
+	return (ssize_t)used;
+}

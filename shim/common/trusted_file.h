@@ -8,6 +8,7 @@
 #define SMTPSHIM_TRUSTED_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 
 /* True when the real, effective or saved uid is 0, or the loader set
@@ -27,5 +28,12 @@ int trusted_file_owner_check(const char *what, const char *path, const struct st
  * such as /tmp.  Returns the descriptor (close-on-exec), or -1 with a
  * message that starts with what and the path and says why. */
 int trusted_file_open(const char *what, const char *path, char *err, size_t errlen);
+
+/* trusted_file_open, then the whole file (up to len - 1 bytes) into buf,
+ * NUL-terminated, with plain system calls (no stdio: the shim reads in
+ * the host).  Returns the bytes read (len - 1: maybe more were there), or
+ * -1 with the message in err. */
+ssize_t trusted_file_read(const char *what, const char *path, char *buf, size_t len, char *err,
+			  size_t errlen);
 
 #endif

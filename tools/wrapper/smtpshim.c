@@ -319,11 +319,25 @@ static int run_listen(int argc, char **argv, int i, struct config *check, int *v
 	return listen_serve(&cfg, where);
 }
 
+/* What `smtpshim -- CMD` and `smtpshim env` both do before the shim may
+ * load: the default config checked, the relay named, the settings handed
+ * over (refused when they cannot work); lib is the LD_PRELOAD entry. */
+static void prepare_preload(char *lib, size_t len)
+{
+	char root[PATH_MAX], helper[PATH_MAX];
+	check_default_config();
+	find_parts(root, helper, sizeof root);
+	snprintf(lib, len, "%s/$LIB/libsmtpshim.so", root);
+	if (!getenv("SMTPSHIM_HELPER"))
+		setenv("SMTPSHIM_HELPER", helper, 1);
+	hand_over_settings();
+}
+
 /* smtpshim env [OPTIONS] [on|off] (see shell_env.h). */
 static int run_env(int argc, char **argv, int i, struct config *check, int *verbose)
 {
 	const char *what = NULL;
-	char root[PATH_MAX], helper[PATH_MAX], lib[PATH_MAX + 64];
+	char lib[PATH_MAX + 64];
 
 	for (; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1])
@@ -341,12 +355,7 @@ static int run_env(int argc, char **argv, int i, struct config *check, int *verb
 		shell_env_off();
 		return 0;
 	}
-	check_default_config();
-	find_parts(root, helper, sizeof root);
-	snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
-	if (!getenv("SMTPSHIM_HELPER"))
-		setenv("SMTPSHIM_HELPER", helper, 1);
-	hand_over_settings();
+	prepare_preload(lib, sizeof lib);
 	shell_env_on(lib);
 	return 0;
 }
@@ -371,17 +380,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	check_default_config();
-
 	static struct exe_info exe;
-	char root[PATH_MAX], helper[PATH_MAX], lib[PATH_MAX + 64];
+	char lib[PATH_MAX + 64];
 	executable_inspect(argv[i], &exe);
 	check_reachable(argv[i], &exe);
-	find_parts(root, helper, sizeof root);
-	snprintf(lib, sizeof lib, "%s/$LIB/libsmtpshim.so", root);
-	if (!getenv("SMTPSHIM_HELPER"))
-		setenv("SMTPSHIM_HELPER", helper, 1);
-	hand_over_settings();
+	prepare_preload(lib, sizeof lib);
 	preload(lib);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "smtpshim: cannot run %s: %s\n", argv[i], strerror(errno));
