@@ -201,16 +201,18 @@ static void our_ehlo(char *line, size_t len)
 	snprintf(line, len, "EHLO %s\r\n", host);
 }
 
-static void probe_port(struct probe *p)
+/* The port's TCP connection, and its line of the report: reachable, or
+ * why not (a timeout means a firewall dropped it; a refusal, that the host
+ * is there). */
+static int open_port(struct probe *p)
 {
-	char ehlo[300], err[200], head[32];
+	char err[200], head[32];
 	struct sockaddr_storage ss;
 	memcpy(&ss, p->addr, p->addr_len);
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(p->port);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(p->port);
-	our_ehlo(ehlo, sizeof ehlo);
 
 	snprintf(head, sizeof head, "port %-5u", p->port);
 	long long t0 = net_now_ms();
@@ -224,50 +226,92 @@ static void probe_port(struct probe *p)
 				ms);
 		else
 			fprintf(p->out, "%s unreachable (%s, %lld ms)\n", head, err, ms);
-		return;
+		return -1;
 	}
 	fprintf(p->out, "%s reachable (connected in %lld ms)%s\n", head, ms,
 		p->port == 465 ? ", implicit TLS" : "");
-	SSL *ssl = NULL;
-	if (p->port == 465) {
-		if (!(ssl = handshake(p, fd)))
-			goto out;
-		if (reply(p, fd, ssl, "greeting") < 0)
-			goto out;
-		show_reply(p, "greeting");
-		if (command(p, fd, ssl, ehlo, "EHLO") == 0)
-			show_ehlo(p, "EHLO (in TLS)", 1);
-		goto out;
-	}
-	if (reply(p, fd, NULL, "greeting") < 0)
-		goto out;
+	return fd;
+}
+
+static int greeting(struct probe *p, int fd, SSL *ssl)
+{
+	if (reply(p, fd, ssl, "greeting") < 0)
+		return -1;
 	show_reply(p, "greeting");
+	return 0;
+}
+
+/* The EHLO inside TLS: what a relay session will be offered. */
+static void tls_ehlo(struct probe *p, int fd, SSL *ssl, const char *ehlo)
+{
+	if (command(p, fd, ssl, ehlo, "EHLO") == 0)
+		show_ehlo(p, "EHLO (in TLS)", 1);
+}
+
+/* The plain EHLO: a 250 that offers STARTTLS, or the port is not usable. */
+static int plain_ehlo(struct probe *p, int fd, const char *ehlo)
+{
 	if (command(p, fd, NULL, ehlo, "EHLO") < 0)
-		goto out;
+		return -1;
 	if (parser.reply.code != 250) {
 		show_reply(p, "EHLO");
-		goto out;
+		return -1;
 	}
 	show_ehlo(p, "EHLO (plain)", 0);
 	if (!reply_has_keyword(&parser.reply, "STARTTLS")) {
 		say(p, "no STARTTLS: plaintext only, not usable");
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* STARTTLS, answered by a 220 (RFC 3207 section 4). */
+static int starttls(struct probe *p, int fd)
+{
 	if (command(p, fd, NULL, "STARTTLS\r\n", "STARTTLS") < 0)
-		goto out;
+		return -1;
 	if (parser.reply.code != 220) {
 		show_reply(p, "STARTTLS refused");
-		goto out;
+		return -1;
 	}
-	if (!(ssl = handshake(p, fd)))
-		goto out;
+	return 0;
+}
+
+/* Port 465: TLS from the first byte (RFC 8314), the greeting inside it.
+ * Returns the TLS session, if one came up. */
+static SSL *probe_implicit_tls(struct probe *p, int fd, const char *ehlo)
+{
+	SSL *ssl = handshake(p, fd);
+	if (ssl && greeting(p, fd, ssl) == 0)
+		tls_ehlo(p, fd, ssl, ehlo);
+	return ssl;
+}
+
+/* The other ports: greeting, EHLO and STARTTLS in the plain, then TLS.
+ * Returns the TLS session, if one came up. */
+static SSL *probe_starttls(struct probe *p, int fd, const char *ehlo)
+{
+	if (greeting(p, fd, NULL) < 0 || plain_ehlo(p, fd, ehlo) < 0 || starttls(p, fd) < 0)
+		return NULL;
+	SSL *ssl = handshake(p, fd);
+	if (!ssl)
+		return NULL;
 	p->f.starttls = 1;
-	if (command(p, fd, ssl, ehlo, "EHLO") == 0)
-		show_ehlo(p, "EHLO (in TLS)", 1);
-out:
-	if (!p->f.usable && ssl)
-		say(p, "=> not usable: the certificate does not verify");
+	tls_ehlo(p, fd, ssl, ehlo);
+	return ssl;
+}
+
+static void probe_port(struct probe *p)
+{
+	char ehlo[300];
+	our_ehlo(ehlo, sizeof ehlo);
+	int fd = open_port(p);
+	if (fd < 0)
+		return;
+	SSL *ssl = p->port == 465 ? probe_implicit_tls(p, fd, ehlo) : probe_starttls(p, fd, ehlo);
 	if (ssl) {
+		if (!p->f.usable)
+			say(p, "=> not usable: the certificate does not verify");
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
 	}
@@ -289,78 +333,102 @@ static int resolve(const char *host, struct sockaddr_storage *ss, socklen_t *len
 	return 0;
 }
 
-int probe_main(const char *host)
+/* What every port's probe shares: the destination and the TLS context. */
+struct target {
+	const char *host;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	unsigned timeout;
+	const char *ca_file;
+	SSL_CTX *ctx;
+};
+
+/* The settings for HOST, its address and the TLS context; -1 with the
+ * cause said on stderr. */
+static int target_prepare(struct target *t, const char *host)
 {
 	extern char **environ;
 	static struct config base, c;
-	char err[600], ip[ADDR_TEXT_MAX];
-	struct sockaddr_storage ss;
-	socklen_t len;
+	char err[600];
 
 	config_load(&base, environ);
 	if (base.error[0]) {
 		fprintf(stderr, "smtpshim: %s\n", base.error);
-		return 2;
+		return -1;
 	}
-	if (resolve(host, &ss, &len, err, sizeof err) < 0) {
+	if (resolve(host, &t->addr, &t->addr_len, err, sizeof err) < 0) {
 		fprintf(stderr, "smtpshim: %s\n", err);
-		return 2;
+		return -1;
 	}
-	config_for_destination(&base, host, (struct sockaddr *)&ss, 25, &c);
+	config_for_destination(&base, host, (struct sockaddr *)&t->addr, 25, &c);
+	t->host = host;
 	/* A probe waits less than a mail session: filtered ports are normal here. */
-	unsigned timeout = getenv("SMTPSHIM_TIMEOUT") ? c.timeout : 5;
-	SSL_CTX *ctx = tls_context(c.ca_file, err, sizeof err);
-	if (!ctx) {
+	t->timeout = getenv("SMTPSHIM_TIMEOUT") ? c.timeout : 5;
+	t->ca_file = c.ca_file;
+	t->ctx = tls_context(c.ca_file, err, sizeof err);
+	if (!t->ctx) {
 		fprintf(stderr, "smtpshim: %s\n", err);
-		return 2;
+		return -1;
 	}
-	addr_ip_text((struct sockaddr *)&ss, ip, sizeof ip);
-	printf("smtpshim probe %s (%s), trusting %s, %u s per step\n\n", host, ip,
-	       c.ca_file[0] ? c.ca_file : "the system CAs", timeout);
-	fflush(stdout);
+	return 0;
+}
 
-	int pipes[NPORTS][2];
-	pid_t pids[NPORTS];
+/* In the child: probe port number i, write the report's text, a NUL and
+ * the finding to fd, and exit. */
+static void port_child(const struct target *t, size_t i, int fd)
+{
+	struct probe p = {t->host, (const struct sockaddr *)&t->addr, t->addr_len, ports[i],
+			  net_now_ms() + t->timeout * 1000LL, t->ctx, fdopen(fd, "w"), {0}};
+	probe_port(&p);
+	fputc('\0', p.out);
+	fwrite(&p.f, sizeof p.f, 1, p.out);
+	fclose(p.out);
+	_exit(0);
+}
+
+/* One child per port, all at once; fds[i] reads what port i's child says. */
+static int start_children(const struct target *t, int fds[NPORTS], pid_t pids[NPORTS])
+{
 	for (size_t i = 0; i < NPORTS; i++) {
-		if (pipe(pipes[i]) < 0 || (pids[i] = fork()) < 0) {
+		int pipefd[2];
+		if (pipe(pipefd) < 0 || (pids[i] = fork()) < 0) {
 			perror("smtpshim probe");
-			return 2;
+			return -1;
 		}
 		if (pids[i] == 0) {
-			close(pipes[i][0]);
-			struct probe p = {host, (struct sockaddr *)&ss, len, ports[i],
-					  net_now_ms() + timeout * 1000LL, ctx, fdopen(pipes[i][1], "w"),
-					  {0}};
-			probe_port(&p);
-			fputc('\0', p.out);
-			fwrite(&p.f, sizeof p.f, 1, p.out);
-			fclose(p.out);
-			_exit(0);
+			close(pipefd[0]);
+			port_child(t, i, pipefd[1]);
 		}
-		close(pipes[i][1]);
+		close(pipefd[1]);
+		fds[i] = pipefd[0];
 	}
+	return 0;
+}
 
-	struct finding found[NPORTS];
-	for (size_t i = 0; i < NPORTS; i++) {
-		static char text[65536];
-		size_t used = 0;
-		ssize_t n;
-		while (used < sizeof text && (n = read(pipes[i][0], text + used, sizeof text - used)) > 0)
-			used += (size_t)n;
-		close(pipes[i][0]);
-		waitpid(pids[i], NULL, 0);
-		size_t tlen = strnlen(text, used);
-		fwrite(text, 1, tlen, stdout);
-		memset(&found[i], 0, sizeof found[i]);
-		if (used >= tlen + 1 + sizeof found[i])
-			memcpy(&found[i], text + tlen + 1, sizeof found[i]);
-	}
-	SSL_CTX_free(ctx);
+/* A child's report, printed in port order, and its finding. */
+static void collect_child(int fd, pid_t pid, struct finding *found)
+{
+	static char text[65536];
+	size_t used = 0;
+	ssize_t n;
+	while (used < sizeof text && (n = read(fd, text + used, sizeof text - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	waitpid(pid, NULL, 0);
+	size_t tlen = strnlen(text, used);
+	fwrite(text, 1, tlen, stdout);
+	memset(found, 0, sizeof *found);
+	if (used >= tlen + 1 + sizeof *found)
+		memcpy(found, text + tlen + 1, sizeof *found);
+}
 
-	/* Implicit TLS first (RFC 8314), then STARTTLS on 587, then 2525. */
+/* The config line to use: implicit TLS first (RFC 8314), then STARTTLS on
+ * 587, then 2525.  Returns the exit status: 0 when a port serves. */
+static int recommend(const char *host, const struct finding found[NPORTS])
+{
 	static const size_t order[] = {1, 2, 3};
 	for (size_t k = 0; k < 3; k++) {
-		struct finding *f = &found[order[k]];
+		const struct finding *f = &found[order[k]];
 		if (!f->usable)
 			continue;
 		printf("\n");
@@ -375,4 +443,26 @@ int probe_main(const char *host)
 	printf("\nrecommended: none -- no port of %s but 25 offers verified TLS%s\n", host,
 	       found[0].usable ? " (25 works from here: no shim needed)" : "");
 	return 1;
+}
+
+int probe_main(const char *host)
+{
+	static struct target t;
+	char ip[ADDR_TEXT_MAX];
+	if (target_prepare(&t, host) < 0)
+		return 2;
+	addr_ip_text((struct sockaddr *)&t.addr, ip, sizeof ip);
+	printf("smtpshim probe %s (%s), trusting %s, %u s per step\n\n", host, ip,
+	       t.ca_file[0] ? t.ca_file : "the system CAs", t.timeout);
+	fflush(stdout);
+
+	int fds[NPORTS];
+	pid_t pids[NPORTS];
+	if (start_children(&t, fds, pids) < 0)
+		return 2;
+	struct finding found[NPORTS];
+	for (size_t i = 0; i < NPORTS; i++)
+		collect_child(fds[i], pids[i], &found[i]);
+	SSL_CTX_free(t.ctx);
+	return recommend(host, found);
 }
