@@ -187,71 +187,61 @@ static void log_command(const struct filter *f, const char *text, size_t len)
 		log_lines("C:", text, len);
 }
 
-/* One app line in f->line; -1 when the session must end (f->error). */
-static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
+/* After a 334 of our own (local_auth) the app's line is a SASL response,
+ * not a command: it holds a secret and must not be read as a verb. */
+static void local_sasl_response(struct filter *f, struct buf *to_app)
 {
-	char verb[16];
+	static const char note[] = "*** (SASL response, answered locally)";
+	log_lines("C:", note, sizeof note - 1);
+	int step = f->auth_seq[1] && f->auth_left == 1 ? 1 : 0;
+	int cancel = f->line_len >= 1 && f->line[0] == '*' &&
+		     (f->line_len == 1 || f->line[1] == '\r' || f->line[1] == '\n');
+	f->auth_left = cancel ? 0 : f->auth_left - 1;
+	enqueue(f, PEND_LOCAL, cancel ? reply_auth_cancelled : f->auth_seq[step], to_app);
+	if (!f->auth_left)
+		f->auth_seq[0] = f->auth_seq[1] = NULL;
+}
 
-	/* After a 334 the app's line is a SASL response, not a command: it
-	 * holds a secret and must not be read as a verb. */
-	if (f->auth_left) {
-		static const char note[] = "*** (SASL response, answered locally)";
-		log_lines("C:", note, sizeof note - 1);
-		int step = f->auth_seq[1] && f->auth_left == 1 ? 1 : 0;
-		int cancel = f->line_len >= 1 && f->line[0] == '*' &&
-			     (f->line_len == 1 || f->line[1] == '\r' || f->line[1] == '\n');
-		f->auth_left = cancel ? 0 : f->auth_left - 1;
-		enqueue(f, PEND_LOCAL, cancel ? reply_auth_cancelled : f->auth_seq[step], to_app);
-		if (!f->auth_left)
-			f->auth_seq[0] = f->auth_seq[1] = NULL;
-		return 0;
-	}
-	if (f->sasl_next) {
-		log_lines("C:", "*** (SASL response)", 19);
-		buf_append(to_server, f->line, f->line_len);
-		enqueue(f, PEND_AUTH, NULL, to_app);
-		f->auth_replies++;
-		f->sasl_next = 0;
-		return 0;
-	}
-	verb_of(f->line, f->line_len, verb, sizeof verb);
-	if (!strcmp(verb, "BDAT")) {
-		log_command(f, f->line, f->line_len);
-		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
-		return -1;
-	}
-	if (!strcmp(verb, "MAIL") && f->envelope_from && rewrite_mail_from(f) < 0) {
-		enqueue(f, PEND_LOCAL, reply_rewrite_failed, to_app);
-		return 0;
-	}
-	int auth = !strcmp(verb, "AUTH"), initial = 0;
-	if (auth) {
-		char shown[64];
-		const char *mech;
-		size_t mlen = auth_mechanism(f->line, f->line_len, &mech, &initial);
-		int n = snprintf(shown, sizeof shown, "AUTH %.*s%s", mlen > 32 ? 32 : (int)mlen, mech,
-				 initial ? " ***" : "");
-		log_command(f, shown, n > 0 ? (size_t)n : 0);
-	} else {
-		log_command(f, f->line, f->line_len);
-	}
+/* After the server's 334 the line is a SASL response for the server. */
+static void server_sasl_response(struct filter *f, struct buf *to_server, struct buf *to_app)
+{
+	log_lines("C:", "*** (SASL response)", 19);
+	buf_append(to_server, f->line, f->line_len);
+	enqueue(f, PEND_AUTH, NULL, to_app);
+	f->auth_replies++;
+	f->sasl_next = 0;
+}
 
-	if (!strcmp(verb, "STARTTLS")) {
-		enqueue(f, PEND_LOCAL, reply_no_starttls, to_app);
-		return 0;
-	}
-	if (f->local_session && auth) {
-		local_auth(f, to_app);
-		return 0;
-	}
-	if (f->local_session && (!strcmp(verb, "EHLO") || !strcmp(verb, "HELO"))) {
-		/* RFC 5321 4.1.4: EHLO resets the transaction, as RSET does */
-		static const char rset[] = "RSET\r\n", note[] = "RSET (in place of the app's EHLO/HELO)";
-		log_lines("C:", note, sizeof note - 1);
-		buf_append(to_server, rset, sizeof rset - 1);
-		enqueue(f, PEND_SUBST, verb[0] == 'E' ? f->ehlo_reply : f->helo_reply, to_app);
-		return 0;
-	}
+/* Logs an AUTH line with its mechanism only: an initial response is a
+ * secret.  Returns whether one follows the mechanism. */
+static int log_auth(const struct filter *f)
+{
+	char shown[64];
+	const char *mech;
+	int initial;
+	size_t mlen = auth_mechanism(f->line, f->line_len, &mech, &initial);
+	int n = snprintf(shown, sizeof shown, "AUTH %.*s%s", mlen > 32 ? 32 : (int)mlen, mech,
+			 initial ? " ***" : "");
+	log_command(f, shown, n > 0 ? (size_t)n : 0);
+	return initial;
+}
+
+/* EHLO or HELO in a local session: the server has seen the relay's EHLO
+ * already, so it gets an RSET (RFC 5321 4.1.4: EHLO resets the
+ * transaction, as RSET does) and the app our EHLO reply for its 250. */
+static void ehlo_as_rset(struct filter *f, const char *verb, struct buf *to_server,
+			 struct buf *to_app)
+{
+	static const char rset[] = "RSET\r\n", note[] = "RSET (in place of the app's EHLO/HELO)";
+	log_lines("C:", note, sizeof note - 1);
+	buf_append(to_server, rset, sizeof rset - 1);
+	enqueue(f, PEND_SUBST, verb[0] == 'E' ? f->ehlo_reply : f->helo_reply, to_app);
+}
+
+/* A command for the server, and what its reply will be read as. */
+static void forward(struct filter *f, const char *verb, int auth, int initial,
+		    struct buf *to_server, struct buf *to_app)
+{
 	buf_append(to_server, f->line, f->line_len);
 	if (!strcmp(verb, "EHLO")) {
 		enqueue(f, PEND_EHLO, NULL, to_app);
@@ -268,6 +258,45 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	} else {
 		enqueue(f, PEND_REPLY, NULL, to_app);
 	}
+}
+
+/* One app line in f->line; -1 when the session must end (f->error). */
+static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
+{
+	char verb[16];
+
+	if (f->auth_left) {
+		local_sasl_response(f, to_app);
+		return 0;
+	}
+	if (f->sasl_next) {
+		server_sasl_response(f, to_server, to_app);
+		return 0;
+	}
+	verb_of(f->line, f->line_len, verb, sizeof verb);
+	if (!strcmp(verb, "BDAT")) {
+		log_command(f, f->line, f->line_len);
+		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
+		return -1;
+	}
+	if (!strcmp(verb, "MAIL") && f->envelope_from && rewrite_mail_from(f) < 0) {
+		enqueue(f, PEND_LOCAL, reply_rewrite_failed, to_app);
+		return 0;
+	}
+	int auth = !strcmp(verb, "AUTH"), initial = 0;
+	if (auth)
+		initial = log_auth(f);
+	else
+		log_command(f, f->line, f->line_len);
+
+	if (!strcmp(verb, "STARTTLS"))
+		enqueue(f, PEND_LOCAL, reply_no_starttls, to_app);
+	else if (f->local_session && auth)
+		local_auth(f, to_app);
+	else if (f->local_session && (!strcmp(verb, "EHLO") || !strcmp(verb, "HELO")))
+		ehlo_as_rset(f, verb, to_server, to_app);
+	else
+		forward(f, verb, auth, initial, to_server, to_app);
 	return 0;
 }
 
@@ -349,6 +378,35 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 	return i;
 }
 
+/* Bytes of a command line, up to its LF or all there are; at the LF the
+ * line is a command.  Returns the bytes taken, (size_t)-1 when the session
+ * must end (f->error). */
+static size_t command_bytes(struct filter *f, const char *in, size_t n, struct buf *to_server,
+			    struct buf *to_app)
+{
+	const char *nl = memchr(in, '\n', n);
+	size_t take = nl ? (size_t)(nl - in) + 1 : n;
+	if (!f->line_len)
+		f->line_quiet = f->quiet_bytes > 0;
+	f->quiet_bytes -= take < f->quiet_bytes ? take : f->quiet_bytes;
+	if (f->line_too_long || f->line_len + take > FILTER_LINE_MAX) {
+		f->line_too_long = 1;
+		f->line_len = 0;
+		if (nl) {
+			f->line_too_long = 0;
+			enqueue(f, PEND_LOCAL, reply_line_too_long, to_app);
+		}
+		return take;
+	}
+	memcpy(f->line + f->line_len, in, take);
+	f->line_len += take;
+	if (!nl)
+		return take;
+	int rc = command(f, to_server, to_app);
+	f->line_len = 0;
+	return rc < 0 ? (size_t)-1 : take;
+}
+
 size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,
 		       struct buf *to_app)
 {
@@ -387,32 +445,12 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 		if (f->q_len == FILTER_PENDING_MAX || buf_room(to_server) < FILTER_LINE_MAX ||
 		    buf_room(to_app) < LOCAL_REPLY_MAX * 2)
 			break;
-		const char *nl = memchr(in + used, '\n', n - used);
-		size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
-		if (!f->line_len)
-			f->line_quiet = f->quiet_bytes > 0;
-		f->quiet_bytes -= take < f->quiet_bytes ? take : f->quiet_bytes;
-		if (f->line_too_long || f->line_len + take > FILTER_LINE_MAX) {
-			f->line_too_long = 1;
-			f->line_len = 0;
-			used += take;
-			if (nl) {
-				f->line_too_long = 0;
-				enqueue(f, PEND_LOCAL, reply_line_too_long, to_app);
-			}
-			continue;
+		size_t k = command_bytes(f, in + used, n - used, to_server, to_app);
+		if (k == (size_t)-1) {
+			f->app_failed = 1;
+			return k;
 		}
-		memcpy(f->line + f->line_len, in + used, take);
-		f->line_len += take;
-		used += take;
-		if (nl) {
-			int rc = command(f, to_server, to_app);
-			f->line_len = 0;
-			if (rc < 0) {
-				f->app_failed = 1;
-				return (size_t)-1;
-			}
-		}
+		used += k;
 	}
 	return used;
 }
