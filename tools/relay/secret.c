@@ -79,13 +79,11 @@ static int wait_until(pid_t pid, int *status, long long deadline)
 	}
 }
 
-/* /bin/sh -c CMD with stdout to us, stdin from /dev/null; the relay's
- * stderr (the terminal with --verbose, else /dev/null) for its messages.
- * In a process group of its own, so that what it starts goes too when it
- * overruns the deadline: reading its output and waiting for it both end
- * there, with SIGKILL. */
-static int from_command(const char *cmd, char *out, size_t len, long long deadline, char *err,
-			size_t errlen)
+/* /bin/sh -c CMD with stdout to us (*fd), stdin from /dev/null; the
+ * relay's stderr (the terminal with --verbose, else /dev/null) for its
+ * messages.  In a process group of its own, so that what it starts goes
+ * too when it overruns the deadline.  Returns its pid, -1 with err. */
+static pid_t start_command(const char *cmd, int *fd, char *err, size_t errlen)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -111,23 +109,36 @@ static int from_command(const char *cmd, char *out, size_t len, long long deadli
 	}
 	setpgid(pid, pid); /* as the child does: whichever runs first */
 	close(p[1]);
-	net_set_nonblocking(p[0]);
+	*fd = p[0];
+	return pid;
+}
+
+/* The command's output until it closes it, the first len - 1 bytes kept;
+ * beyond them it is read and dropped, so the command is not stuck on a
+ * full pipe.  Returns the bytes kept; *timed_out when the deadline came
+ * first. */
+static size_t read_output(int fd, char *out, size_t len, long long deadline, int *timed_out)
+{
 	size_t used = 0;
-	int timed_out = 0;
+	net_set_nonblocking(fd);
 	for (;;) {
 		char sink[256];
-		/* Beyond len, keep reading (and dropping) so the command is not
-		 * stuck on a full pipe. */
-		ssize_t n = used < len - 1 ? net_read(p[0], out + used, len - 1 - used, deadline)
-					   : net_read(p[0], sink, sizeof sink, deadline);
+		ssize_t n = used < len - 1 ? net_read(fd, out + used, len - 1 - used, deadline)
+					   : net_read(fd, sink, sizeof sink, deadline);
 		if (n > 0 && used < len - 1)
 			used += (size_t)n;
 		if (n > 0)
 			continue;
-		timed_out = n < 0 && errno == ETIMEDOUT;
-		break;
+		*timed_out = n < 0 && errno == ETIMEDOUT;
+		close(fd);
+		return used;
 	}
-	close(p[0]);
+}
+
+/* The command's end: it must exit 0 by the deadline; one that overruns it
+ * is killed with all it started.  0, or -1 with err. */
+static int reap_command(pid_t pid, int timed_out, long long deadline, char *err, size_t errlen)
+{
 	int status = 0;
 	int waited = timed_out ? 0 : wait_until(pid, &status, deadline);
 	int wait_errno = errno;
@@ -151,6 +162,20 @@ static int from_command(const char *cmd, char *out, size_t len, long long deadli
 			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		return -1;
 	}
+	return 0;
+}
+
+/* The password from a command: its first output line, when it succeeds. */
+static int from_command(const char *cmd, char *out, size_t len, long long deadline, char *err,
+			size_t errlen)
+{
+	int fd, timed_out = 0;
+	pid_t pid = start_command(cmd, &fd, err, errlen);
+	if (pid < 0)
+		return -1;
+	size_t used = read_output(fd, out, len, deadline, &timed_out);
+	if (reap_command(pid, timed_out, deadline, err, errlen) < 0)
+		return -1;
 	return first_line(out, used, "password-command", err, errlen);
 }
 
