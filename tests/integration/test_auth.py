@@ -5,14 +5,13 @@ as if the server needed nothing; without configured credentials the
 program's own AUTH passes through, over TLS."""
 import base64
 import os
-import stat
-import subprocess
 
 import pytest
 
 from harness.checks import assert_nothing_stored, assert_refused, first_difference
-from harness.clients import CLIENTS, PYTHON, SMTPSHIM, run_client, shim_args
+from harness.clients import run_client, shim_args
 from harness.hostile import HostileServer
+from harness.raw_client import run_raw
 
 USERS = {"alice": "correct horse battery staple"}
 TOKENS = {"alice": "ya29.test-access-token"}
@@ -49,6 +48,17 @@ def assert_delivered_as(server, run, user, mech):
 def auth_args(pki, server, *extra):
     return [*shim_args(pki, mode="starttls"), "--relay", f"mail.test:{server.port}", "--user", "alice",
             *extra]
+
+
+def assert_wrapper_refuses(pw, message, pki, server, *causes):
+    """smtpshim itself refuses password file pw (exit 2), naming each of
+    causes, and nothing reaches the server."""
+    run = run_client("smtplib", message,
+                     shim=auth_args(pki, server, "--password-file", str(pw)))
+    assert run.returncode == 2, run.describe()
+    for cause in causes:
+        assert cause in run.output, run.describe()
+    assert_nothing_stored(server)
 
 
 @pytest.mark.parametrize("mech", ["plain", "login"])
@@ -102,12 +112,9 @@ def test_wrong_token_shows_the_servers_535(message, pki, auth_server, smtpshim):
 def test_world_readable_password_file_is_refused_by_the_wrapper(message, pki, auth_server,
                                                                  secret_file, smtpshim):
     pw = secret_file(USERS["alice"], mode=0o644)
-    run = run_client("smtplib", message,
-                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
-    assert run.returncode == 2, run.describe()
-    assert f"password-file {pw} is readable by group or others (mode 0644)" in run.output
-    assert "chmod 600" in run.output
-    assert_nothing_stored(auth_server)
+    assert_wrapper_refuses(pw, message, pki, auth_server,
+                           f"password-file {pw} is readable by group or others (mode 0644)",
+                           "chmod 600")
 
 
 def test_group_readable_password_file_is_refused_by_the_relay(client, message, pki,
@@ -125,12 +132,9 @@ def test_password_file_of_another_user_is_refused_by_the_wrapper(message, pki, a
     # mode 600 is not enough: its owner could change it or open it up
     pw = secret_file(USERS["alice"])
     os.chown(pw, 65534, 65534)
-    run = run_client("smtplib", message,
-                     shim=auth_args(pki, auth_server, "--password-file", str(pw)))
-    assert run.returncode == 2, run.describe()
-    assert f"password-file {pw} is not used: it belongs to uid" in run.output
-    assert "neither this process's user (uid 0) nor root; use a file of your own" in run.output
-    assert_nothing_stored(auth_server)
+    assert_wrapper_refuses(pw, message, pki, auth_server,
+                           f"password-file {pw} is not used: it belongs to uid",
+                           "neither this process's user (uid 0) nor root; use a file of your own")
 
 
 def test_password_file_of_another_user_is_refused_by_the_relay(message, pki, auth_server,
@@ -204,47 +208,24 @@ def test_curl_with_its_own_auth_authenticates_through_the_tunnel(message, pki, a
     assert got[0].auth_user == "alice" and got[0].tls
 
 
-RAW_AUTH_CLIENT = r'''
-import socket, sys
-s = socket.create_connection(("mail.test", 25), timeout=10)
-f = s.makefile("rb")
-def reply():
-    lines = []
-    while True:
-        line = f.readline().decode()
-        lines.append(line.rstrip())
-        if line[3:4] != "-":
-            return lines
-def say(text):
-    s.sendall(text.encode() + b"\r\n")
-    r = reply()
-    print(text.split()[0] if text else "", "->", " | ".join(r), flush=True)
-    return r
-print("greeting", reply())
-say("EHLO client.test")
-# a program that authenticates whether or not AUTH is offered, LOGIN style:
-# it must get its 334 prompts (not hang) and a 235
-say("AUTH LOGIN")
-say("Ym9i")               # "bob"
-say("d3JvbmctcGFzc3dvcmQ=")
-say("MAIL FROM:<bob@client.test>")
-say("RCPT TO:<carol@mail.test>")
-say("DATA")
-say("Subject: x\r\n\r\nhello\r\n.")
-say("QUIT")
-'''
-
-
 def test_program_auth_is_answered_locally_once_the_relay_has_authenticated(
         message, pki, auth_server, secret_file, tmp_path, smtpshim):
     pw = secret_file(USERS["alice"])
-    script = tmp_path / "raw_client.py"
-    script.write_text(RAW_AUTH_CLIENT)
-    proc = subprocess.run([str(SMTPSHIM), *auth_args(pki, auth_server, "--password-file", str(pw)),
-                           "--", PYTHON, str(script)],
-                          capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "SMTPSHIM_CONFIG": ""})
-    out = proc.stdout + proc.stderr
+    # a program that authenticates whether or not AUTH is offered, LOGIN
+    # style: it must get its 334 prompts (not hang) and a 235
+    script = r'''
+say(b"EHLO client.test\r\n")
+say(b"AUTH LOGIN\r\n")
+say(b"Ym9i\r\n")                   # "bob"
+say(b"d3JvbmctcGFzc3dvcmQ=\r\n")
+say(b"MAIL FROM:<bob@client.test>\r\n")
+say(b"RCPT TO:<carol@mail.test>\r\n")
+say(b"DATA\r\n")
+say(b"Subject: x\r\n\r\nhello\r\n.\r\n")
+say(b"QUIT\r\n")
+'''
+    proc, out = run_raw(pki, auth_server, script, "--relay", f"mail.test:{auth_server.port}",
+                        "--user", "alice", "--password-file", str(pw), tmp_path=tmp_path)
     assert proc.returncode == 0, out
     ehlo = next(line for line in out.splitlines() if line.startswith("EHLO"))
     assert "AUTH" not in ehlo and "STARTTLS" not in ehlo, ehlo

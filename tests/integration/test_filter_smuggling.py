@@ -9,13 +9,21 @@ from harness.hostile import HostileServer
 from harness.raw_client import run_raw
 
 
-def test_smuggled_end_of_data_is_refused(pki, start_server, tmp_path, smtpshim):
-    srv = start_server("starttls")
-    script = r'''
+# What each session's script says before its test's own lines: the
+# envelope, then (for the message content tests) DATA.
+ENVELOPE = r'''
 say(b"EHLO client.test\r\n")
 say(b"MAIL FROM:<alice@client.test>\r\n")
 say(b"RCPT TO:<bob@mail.test>\r\n")
+'''
+IN_DATA = ENVELOPE + r'''
 say(b"DATA\r\n")
+'''
+
+
+def test_smuggled_end_of_data_is_refused(pki, start_server, tmp_path, smtpshim):
+    srv = start_server("starttls")
+    script = IN_DATA + r'''
 # "\n.\n" ends the message for servers that take a bare LF as a line end
 say(b"Subject: hello\r\n\r\nhi\n.\nMAIL FROM:<ceo@mail.test>\r\nRCPT TO:<bob@mail.test>\r\n"
     b"DATA\r\nSubject: smuggled\r\n\r\npay now\r\n.\r\n")
@@ -35,11 +43,7 @@ def test_dot_line_next_to_a_bare_cr_is_refused(dot_line, pki, tmp_path, smtpshim
     what follows as commands of this session."""
     srv = HostileServer("cr-lines", pki.mail).start()
     try:
-        script = r'''
-say(b"EHLO client.test\r\n")
-say(b"MAIL FROM:<alice@client.test>\r\n")
-say(b"RCPT TO:<bob@mail.test>\r\n")
-say(b"DATA\r\n")
+        script = IN_DATA + r'''
 say(b"Subject: hello\r\n\r\nhi" + %r + b"MAIL FROM:<ceo@mail.test>\r\n"
     b"RCPT TO:<eve@mail.test>\r\nDATA\r\nSubject: smuggled\r\n\r\npay now\r\n.\r\n")
 ''' % dot_line
@@ -59,11 +63,7 @@ say(b"Subject: hello\r\n\r\nhi" + %r + b"MAIL FROM:<ceo@mail.test>\r\n"
 def test_bare_lf_message_that_is_dot_stuffed_is_delivered(pki, start_server, tmp_path,
                                                           smtpshim):
     srv = start_server("starttls")
-    script = r'''
-say(b"EHLO client.test\r\n")
-say(b"MAIL FROM:<alice@client.test>\r\n")
-say(b"RCPT TO:<bob@mail.test>\r\n")
-say(b"DATA\r\n")
+    script = IN_DATA + r'''
 say(b"Subject: bare LF\n\nline\n..\n..dot\nlast\n\r\n.\r\n")
 say(b"QUIT\r\n")
 '''
@@ -77,10 +77,7 @@ say(b"QUIT\r\n")
 
 def test_bdat_ends_the_session_with_a_421(pki, start_server, tmp_path, smtpshim):
     srv = start_server("starttls")
-    script = r'''
-say(b"EHLO client.test\r\n")
-say(b"MAIL FROM:<alice@client.test>\r\n")
-say(b"RCPT TO:<bob@mail.test>\r\n")
+    script = ENVELOPE + r'''
 say(b"BDAT 23 LAST\r\nRCPT TO:<eve@mail.test>\r\n")
 '''
     proc, out = run_raw(pki, srv, script, tmp_path=tmp_path)

@@ -19,18 +19,25 @@ from harness.clients import SMTPSHIM, run_client
 LISTENERS = {}     # port or path -> the Popen of its listener
 
 
+def start_listen(pki, relay, options, address, key):
+    """smtpshim listen on address, relaying to relay, in a session of its
+    own (the fixtures stop its group); LISTENERS[key] is its Popen."""
+    p = subprocess.Popen([str(SMTPSHIM), "listen", "--ca-file", str(pki.ca_file),
+                          "--relay", relay, *options, address],
+                         stderr=subprocess.PIPE, start_new_session=True,
+                         env={**os.environ, "SMTPSHIM_CONFIG": ""})
+    LISTENERS[key] = p
+    return p
+
+
 @pytest.fixture
 def listener(pki, free_port):
     """smtpshim listen on 127.0.0.1:<free port>, relaying to `relay`."""
     procs = []
 
     def start(relay, *options):
-        p = subprocess.Popen([str(SMTPSHIM), "listen", "--ca-file", str(pki.ca_file),
-                              "--relay", relay, *options, f"127.0.0.1:{free_port}"],
-                             stderr=subprocess.PIPE, start_new_session=True,
-                             env={**os.environ, "SMTPSHIM_CONFIG": ""})
+        p = start_listen(pki, relay, options, f"127.0.0.1:{free_port}", free_port)
         procs.append(p)
-        LISTENERS[free_port] = p
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:   # until it listens
             if subprocess.run(["ss", "-Hltn", f"sport = :{free_port}"], capture_output=True,
@@ -195,12 +202,8 @@ def unix_listener(pki):
     path = where / "smtp.sock"
 
     def start(relay, *options):
-        p = subprocess.Popen([str(SMTPSHIM), "listen", "--ca-file", str(pki.ca_file),
-                              "--relay", relay, *options, f"unix:{path}"],
-                             stderr=subprocess.PIPE, start_new_session=True,
-                             env={**os.environ, "SMTPSHIM_CONFIG": ""})
+        p = start_listen(pki, relay, options, f"unix:{path}", str(path))
         procs.append(p)
-        LISTENERS[str(path)] = p
         deadline = time.monotonic() + 5
         while not path.is_socket():
             assert p.poll() is None and time.monotonic() < deadline, p.stderr.read().decode()
