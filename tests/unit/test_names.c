@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "shim/names.h"
 #include "check.h"
@@ -175,27 +176,57 @@ static void test_what_is_not_a_host_name_is_not_recorded(void)
 }
 
 /* Writers rewrite one address's names while readers look it up: a
- * reader sees one of the names whole, never a mix or a cut one. */
-static const char *const racing_names[] = {"a.test", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.test",
-					   "ccccccccccccccc.example"};
-static atomic_int racing_done;
-static atomic_int torn;
+ * reader sees one of the names whole, never a mix or a cut one.  Each
+ * write changes its entry's every byte: a writer alternates between two
+ * letters of its own and changes the length, and a name is one letter
+ * throughout, "L{60}.L{60}.L{n}.test", so a copy of half of one name and
+ * half of another shows.  Time-bounded, not count-bounded, so that a
+ * broken sequence lock is caught on a slow machine too. */
+#define RACE_WRITERS 3
+#define RACE_READERS 2
+#define RACE_MS 400
+static atomic_int racing_done, torn, reads;
+
+static void racing_name(char *out, char letter, int last_len)
+{
+	memset(out, letter, 60);
+	out[60] = '.';
+	memset(out + 61, letter, 60);
+	out[121] = '.';
+	memset(out + 122, letter, (size_t)last_len);
+	strcpy(out + 122 + last_len, ".test");
+}
+
+static int is_racing_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len < 122 + 1 + 5 || strcmp(name + len - 5, ".test"))
+		return 0;
+	char whole[256];
+	racing_name(whole, name[0], (int)(len - 122 - 5));
+	return !strcmp(name, whole);
+}
 
 static void *racing_writer(void *arg)
 {
-	const char *name = racing_names[(long)arg % 3];
-	for (int i = 0; i < 20000; i++)
+	char name[256];
+	long w = (long)arg;
+	for (int i = 0; !atomic_load_explicit(&racing_done, memory_order_relaxed); i++) {
+		racing_name(name, (char)('a' + 2 * w + i % 2), 10 + i % 40);
 		record(9, name);
+	}
 	return NULL;
 }
 
 static void *racing_reader(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&racing_done)) {
+	while (!atomic_load_explicit(&racing_done, memory_order_relaxed)) {
 		const char *got = lookup(9);
-		if (got[0] && strcmp(got, racing_names[0]) && strcmp(got, racing_names[1]) &&
-		    strcmp(got, racing_names[2]))
+		if (!got[0])
+			continue;
+		atomic_fetch_add(&reads, 1);
+		if (!is_racing_name(got))
 			atomic_fetch_add(&torn, 1);
 	}
 	return NULL;
@@ -203,17 +234,29 @@ static void *racing_reader(void *arg)
 
 static void test_a_name_is_never_read_half_written(void)
 {
-	pthread_t w[3], r[2];
-	for (long i = 0; i < 2; i++)
+	pthread_t w[RACE_WRITERS], r[RACE_READERS];
+	char probe[256];
+	racing_name(probe, 'q', 17);
+	CHECK(is_racing_name(probe)); /* the check itself tells a mix apart */
+	probe[100] = 'r';
+	CHECK(!is_racing_name(probe));
+
+	for (long i = 0; i < RACE_READERS; i++)
 		pthread_create(&r[i], NULL, racing_reader, NULL);
-	for (long i = 0; i < 3; i++)
+	for (long i = 0; i < RACE_WRITERS; i++)
 		pthread_create(&w[i], NULL, racing_writer, (void *)i);
-	for (int i = 0; i < 3; i++)
-		pthread_join(w[i], NULL);
+	struct timespec t = {0, RACE_MS * 1000000L};
+	nanosleep(&t, NULL);
 	atomic_store(&racing_done, 1);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < RACE_WRITERS; i++)
+		pthread_join(w[i], NULL);
+	for (int i = 0; i < RACE_READERS; i++)
 		pthread_join(r[i], NULL);
+	CHECK(atomic_load(&reads) > 1000);
 	CHECK(atomic_load(&torn) == 0);
+	if (atomic_load(&torn))
+		fprintf(stderr, "%d of %d names read were torn\n", atomic_load(&torn),
+			atomic_load(&reads));
 }
 
 static void test_the_table_is_bounded(void)
