@@ -245,7 +245,7 @@ static void test_a_name_is_never_read_half_written(void)
 		pthread_create(&r[i], NULL, racing_reader, NULL);
 	for (long i = 0; i < RACE_WRITERS; i++)
 		pthread_create(&w[i], NULL, racing_writer, (void *)i);
-	struct timespec t = {0, RACE_MS * 1000000L};
+	struct timespec t = {RACE_MS / 1000, RACE_MS % 1000 * 1000000L};
 	nanosleep(&t, NULL);
 	atomic_store(&racing_done, 1);
 	for (int i = 0; i < RACE_WRITERS; i++)

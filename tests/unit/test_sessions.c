@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/sessions.h"
@@ -111,17 +113,44 @@ static void test_what_is_not_a_socket_is_never_a_session(void)
 	close(p[1]);
 }
 
-/* Writers record one socket's session over and over, each with its own
- * destination, while a reader looks it up: every copy read is one whole
- * session, its destination and listener length from the same record. */
+/* Writers record one socket's session over and over while readers look
+ * it up: every copy read is one whole session.  Each record differs from
+ * the last in all its parts: the destination's host, the listener's
+ * length and every byte of the listener's address are one number, so a
+ * copy made while a writer was half done shows.  Time-bounded, so that a
+ * broken sequence lock is caught on a slow machine too. */
+#define RACE_WRITERS 2 /* no more threads than a small machine's cores: */
+#define RACE_READERS 1 /* they race rather than take turns */
+#define RACE_MS 1000   /* a write is short: a broken lock shows tens of times in this */
 static int racing_fd;
 static atomic_int racing_done, torn, seen;
 
+static struct session racing_session(int host)
+{
+	struct session s = session_of(racing_fd, host);
+	memset(&s.listener, host, sizeof s.listener);
+	return s;
+}
+
+static int is_whole(const struct session *s)
+{
+	int host = host_of(s);
+	const unsigned char *l = (const unsigned char *)&s->listener;
+	if ((int)s->listenerlen != host || s->dstlen != sizeof(struct sockaddr_in))
+		return 0;
+	for (size_t i = 0; i < sizeof s->listener; i++)
+		if (l[i] != host)
+			return 0;
+	return 1;
+}
+
+static struct session racing_sessions[250]; /* hosts 1 to 250, made once */
+
 static void *racing_writer(void *arg)
 {
-	struct session s = session_of(racing_fd, 10 + (int)(long)arg);
-	for (int i = 0; i < 20000; i++)
-		sessions_record(racing_fd, &s);
+	long w = (long)arg;
+	for (int i = 0; !atomic_load_explicit(&racing_done, memory_order_relaxed); i++)
+		sessions_record(racing_fd, &racing_sessions[(w * 83 + i) % 250]);
 	return NULL;
 }
 
@@ -129,11 +158,11 @@ static void *racing_reader(void *arg)
 {
 	(void)arg;
 	struct session got;
-	while (!atomic_load(&racing_done)) {
+	while (!atomic_load_explicit(&racing_done, memory_order_relaxed)) {
 		if (sessions_lookup(racing_fd, &got) < 0)
 			continue;
 		atomic_fetch_add(&seen, 1);
-		if (host_of(&got) != (int)got.listenerlen || got.dstlen != sizeof(struct sockaddr_in))
+		if (!is_whole(&got))
 			atomic_fetch_add(&torn, 1);
 	}
 	return NULL;
@@ -141,19 +170,31 @@ static void *racing_reader(void *arg)
 
 static void test_an_entry_is_never_read_half_written(void)
 {
-	pthread_t w[4], r[2];
+	pthread_t w[RACE_WRITERS], r[RACE_READERS];
 	racing_fd = bound_socket();
-	for (long i = 0; i < 2; i++)
+	struct session probe = racing_session(7);
+	CHECK(is_whole(&probe)); /* the check itself tells a mix apart */
+	((unsigned char *)&probe.listener)[64] = 8;
+	CHECK(!is_whole(&probe));
+	for (int h = 1; h <= 250; h++)
+		racing_sessions[h - 1] = racing_session(h);
+
+	for (long i = 0; i < RACE_READERS; i++)
 		pthread_create(&r[i], NULL, racing_reader, NULL);
-	for (long i = 0; i < 4; i++)
+	for (long i = 0; i < RACE_WRITERS; i++)
 		pthread_create(&w[i], NULL, racing_writer, (void *)i);
-	for (int i = 0; i < 4; i++)
-		pthread_join(w[i], NULL);
+	struct timespec t = {RACE_MS / 1000, RACE_MS % 1000 * 1000000L};
+	nanosleep(&t, NULL);
 	atomic_store(&racing_done, 1);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < RACE_WRITERS; i++)
+		pthread_join(w[i], NULL);
+	for (int i = 0; i < RACE_READERS; i++)
 		pthread_join(r[i], NULL);
-	CHECK(atomic_load(&seen) > 0);
+	CHECK(atomic_load(&seen) > 1000);
 	CHECK(atomic_load(&torn) == 0);
+	if (atomic_load(&torn))
+		fprintf(stderr, "%d of %d sessions read were torn\n", atomic_load(&torn),
+			atomic_load(&seen));
 	close(racing_fd);
 }
 
