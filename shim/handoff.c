@@ -103,7 +103,7 @@ static void write_all(int fd, const char *p, size_t n)
 
 static void remember(int fd, const struct sockaddr *dst, const struct listener *l)
 {
-	struct session s;
+	struct intercepted_socket s;
 	memset(&s, 0, sizeof s);
 	/* As the kernel would report it: its own length, no padding the app
 	 * left in sin_zero. */

@@ -40,7 +40,7 @@ int intercept_wanted(int fd, const struct sockaddr *addr, socklen_t len)
 
 int intercept_connect(int fd, const struct sockaddr *addr)
 {
-	struct session s;
+	struct intercepted_socket s;
 
 	/* A second connect() on a socket already handed off (swaks polls
 	 * this way): let the kernel answer EALREADY, EISCONN or 0 for the

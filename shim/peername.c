@@ -8,7 +8,7 @@
 
 static int shim_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	struct session s;
+	struct intercepted_socket s;
 	socklen_t room = len ? *len : 0; /* the call below overwrites *len */
 	int rc = libc_getpeername(fd, addr, len);
 

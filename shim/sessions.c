@@ -21,14 +21,14 @@ struct entry {
 	atomic_uint seq;
 	dev_t dev;
 	ino_t ino;
-	struct session s;
+	struct intercepted_socket s;
 };
 
 static struct entry table[SESSIONS_MAX];
 static atomic_uint next_slot;
 static atomic_uint count; /* lets lookups skip everything until a first session */
 
-void sessions_record(int fd, const struct session *s)
+void sessions_record(int fd, const struct intercepted_socket *s)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -50,7 +50,7 @@ void sessions_record(int fd, const struct session *s)
 	}
 }
 
-int sessions_lookup(int fd, struct session *out)
+int sessions_lookup(int fd, struct intercepted_socket *out)
 {
 	struct stat st;
 	int found = -1;

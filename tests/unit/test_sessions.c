@@ -29,9 +29,9 @@ static int bound_socket(void)
 }
 
 /* The session a connect() to 192.0.2.<host>:25 on fd would record. */
-static struct session session_of(int fd, int host)
+static struct intercepted_socket session_of(int fd, int host)
 {
-	struct session s;
+	struct intercepted_socket s;
 	memset(&s, 0, sizeof s);
 	struct sockaddr_in *dst = (struct sockaddr_in *)&s.dst;
 	dst->sin_family = AF_INET;
@@ -44,14 +44,14 @@ static struct session session_of(int fd, int host)
 	return s;
 }
 
-static int host_of(const struct session *s)
+static int host_of(const struct intercepted_socket *s)
 {
 	return (int)(ntohl(((const struct sockaddr_in *)&s->dst)->sin_addr.s_addr) & 0xff);
 }
 
 static void test_nothing_is_found_before_a_first_session(void)
 {
-	struct session got;
+	struct intercepted_socket got;
 	int fd = bound_socket();
 	CHECK(sessions_lookup(fd, &got) < 0);
 	close(fd);
@@ -59,9 +59,9 @@ static void test_nothing_is_found_before_a_first_session(void)
 
 static void test_a_recorded_socket_is_found_also_through_dup(void)
 {
-	struct session got;
+	struct intercepted_socket got;
 	int fd = bound_socket();
-	struct session s = session_of(fd, 1);
+	struct intercepted_socket s = session_of(fd, 1);
 	sessions_record(fd, &s);
 	memset(&got, 0, sizeof got);
 	CHECK(sessions_lookup(fd, &got) == 0);
@@ -76,9 +76,9 @@ static void test_a_recorded_socket_is_found_also_through_dup(void)
 
 static void test_another_socket_on_the_same_number_is_not_found(void)
 {
-	struct session got;
+	struct intercepted_socket got;
 	int fd = bound_socket();
-	struct session s = session_of(fd, 2);
+	struct intercepted_socket s = session_of(fd, 2);
 	sessions_record(fd, &s);
 	close(fd);
 	int again = bound_socket();
@@ -91,9 +91,9 @@ static void test_a_socket_whose_own_address_differs_is_not_found(void)
 {
 	/* what a reused inode number looks like from here: the entry's inode
 	 * matches, the socket is another (another local address) */
-	struct session got;
+	struct intercepted_socket got;
 	int fd = bound_socket();
-	struct session s = session_of(fd, 3);
+	struct intercepted_socket s = session_of(fd, 3);
 	((struct sockaddr_in *)&s.local)->sin_port ^= htons(1);
 	sessions_record(fd, &s);
 	CHECK(sessions_lookup(fd, &got) < 0);
@@ -102,10 +102,10 @@ static void test_a_socket_whose_own_address_differs_is_not_found(void)
 
 static void test_what_is_not_a_socket_is_never_a_session(void)
 {
-	struct session got;
+	struct intercepted_socket got;
 	int p[2];
 	CHECK(pipe(p) == 0);
-	struct session s = session_of(p[0], 4);
+	struct intercepted_socket s = session_of(p[0], 4);
 	sessions_record(p[0], &s);
 	CHECK(sessions_lookup(p[0], &got) < 0);
 	CHECK(sessions_lookup(-1, &got) < 0);
@@ -125,14 +125,14 @@ static void test_what_is_not_a_socket_is_never_a_session(void)
 static int racing_fd;
 static atomic_int racing_done, torn, seen;
 
-static struct session racing_session(int host)
+static struct intercepted_socket racing_session(int host)
 {
-	struct session s = session_of(racing_fd, host);
+	struct intercepted_socket s = session_of(racing_fd, host);
 	memset(&s.listener, host, sizeof s.listener);
 	return s;
 }
 
-static int is_whole(const struct session *s)
+static int is_whole(const struct intercepted_socket *s)
 {
 	int host = host_of(s);
 	const unsigned char *l = (const unsigned char *)&s->listener;
@@ -144,7 +144,7 @@ static int is_whole(const struct session *s)
 	return 1;
 }
 
-static struct session racing_sessions[250]; /* hosts 1 to 250, made once */
+static struct intercepted_socket racing_sessions[250]; /* hosts 1 to 250, made once */
 
 static void *racing_writer(void *arg)
 {
@@ -157,7 +157,7 @@ static void *racing_writer(void *arg)
 static void *racing_reader(void *arg)
 {
 	(void)arg;
-	struct session got;
+	struct intercepted_socket got;
 	while (!atomic_load_explicit(&racing_done, memory_order_relaxed)) {
 		if (sessions_lookup(racing_fd, &got) < 0)
 			continue;
@@ -172,7 +172,7 @@ static void test_an_entry_is_never_read_half_written(void)
 {
 	pthread_t w[RACE_WRITERS], r[RACE_READERS];
 	racing_fd = bound_socket();
-	struct session probe = racing_session(7);
+	struct intercepted_socket probe = racing_session(7);
 	CHECK(is_whole(&probe)); /* the check itself tells a mix apart */
 	((unsigned char *)&probe.listener)[64] = 8;
 	CHECK(!is_whole(&probe));
@@ -204,10 +204,10 @@ static void test_the_table_is_bounded(void)
 	 * give way, the newest are found */
 	enum { N = 400 };
 	static int fds[N];
-	struct session got;
+	struct intercepted_socket got;
 	for (int i = 0; i < N; i++) {
 		fds[i] = bound_socket();
-		struct session s = session_of(fds[i], 100 + i % 100);
+		struct intercepted_socket s = session_of(fds[i], 100 + i % 100);
 		sessions_record(fds[i], &s);
 	}
 	CHECK(sessions_lookup(fds[0], &got) < 0);
