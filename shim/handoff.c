@@ -248,7 +248,7 @@ int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
 			return refuse_locally(fd, dst, &l,
 					      "cannot create a socket pair for the relay");
-		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], cfg->verbose > 0,
+		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], config_relay_stderr(cfg),
 				      (int)cfg->timeout * 1000, why, sizeof why);
 		close(session_fds[0]);
 		if (err) {

@@ -39,8 +39,8 @@ void relay_environment(char *const *env, char **out, size_t max);
 
 /* The user's relay server (shim/relay_server.c, tools/relay/server.c):
  * an abstract Unix socket named PREFIX "UID/HASH".  The shim sends one
- * hello line -- HELLO " VERBOSE\tCA-FILE\tCWD\n" -- with the listener
- * (and, verbose, its stderr) as SCM_RIGHTS; the session's child answers
+ * hello line -- HELLO " STDERR\tCA-FILE\tCWD\n" -- with the listener
+ * (and, STDERR 1 for -v or "log stderr", its stderr) as SCM_RIGHTS; the session's child answers
  * 'R', reads the session text on that connection and takes the app's
  * connection on the listener, as a relay started for it would. */
 #define RELAY_SERVER_PREFIX "smtpshim-relay/"
