@@ -198,18 +198,38 @@ static int refuse_locally(int fd, const struct sockaddr *dst, struct listener *l
 	return rc;
 }
 
+/* "PID NAME" for the relay's log line: the name ps and the journal show
+ * (comm: a script's own name, not its interpreter's), with whatever
+ * would not be one word of a line (a program may name itself anything)
+ * made '?'. */
+static void program_text(char *buf, size_t len)
+{
+	char comm[RELAY_PROGRAM_NAME_MAX + 1] = "";
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, comm, sizeof comm - 1);
+	if (fd >= 0)
+		close(fd);
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	for (char *p = comm; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			*p = '?';
+	snprintf(buf, len, "%d %s", (int)getpid(), comm[0] ? comm : "?");
+}
+
 /* What the relay needs to know of this session (see relay_handoff.h). */
 static int session_text(const struct config *cfg, const struct sockaddr *dst, int fd,
 			char *buf, size_t len)
 {
-	char name[256] = "";
+	char name[256] = "", program[RELAY_PROGRAM_NAME_MAX + 16];
 	struct sockaddr_storage client;
 	socklen_t clen = sizeof client;
 	int have_client = getsockname(fd, (struct sockaddr *)&client, &clen) == 0;
 
 	names_lookup(dst, name, sizeof name);
+	program_text(program, sizeof program);
 	return relay_session_text(cfg, name, dst, have_client ? (struct sockaddr *)&client : NULL,
-				  buf, len);
+				  program, buf, len);
 }
 
 int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg)
@@ -228,7 +248,7 @@ int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
 			return refuse_locally(fd, dst, &l,
 					      "cannot create a socket pair for the relay");
-		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], cfg->verbose > 0,
+		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], config_relay_stderr(cfg),
 				      (int)cfg->timeout * 1000, why, sizeof why);
 		close(session_fds[0]);
 		if (err) {

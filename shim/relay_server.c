@@ -103,8 +103,8 @@ static int dial_or_start(const struct config *cfg, const struct sockaddr_un *sa,
 static int send_hello(int fd, const struct config *cfg, int listen_fd)
 {
 	char line[RELAY_SERVER_HELLO_MAX];
-	int n = snprintf(line, sizeof line, RELAY_SERVER_HELLO " %d\t%s\t", cfg->verbose > 0,
-			 cfg->ca_file);
+	int n = snprintf(line, sizeof line, RELAY_SERVER_HELLO " %d\t%s\t",
+			 config_relay_stderr(cfg), cfg->ca_file);
 	/* The working directory a relay started here would have had: "/" in
 	 * a host whose environment may not be trusted (spawn.c). */
 	if (n < 0 || (size_t)n >= sizeof line - 2)
@@ -115,9 +115,10 @@ static int send_hello(int fd, const struct config *cfg, int listen_fd)
 		return -1;
 	n += (int)strlen(line + n);
 	line[n++] = '\n';
-	/* The listener, and with --verbose the host's stderr, for the log. */
+	/* The listener, and with -v or "log stderr" the host's stderr: the
+	 * server is detached, the session writes where the program does. */
 	int fds[2] = {listen_fd, 2};
-	size_t nfds = cfg->verbose > 0 ? 2 : 1;
+	size_t nfds = config_relay_stderr(cfg) ? 2 : 1;
 	union {
 		char buf[CMSG_SPACE(sizeof fds)];
 		struct cmsghdr align;

@@ -358,6 +358,11 @@ int config_has_credentials(const struct config *c)
 	return c->user[0] && (c->password_file[0] || c->password_command[0]);
 }
 
+int config_relay_stderr(const struct config *c)
+{
+	return c->verbose > 0 || !strcmp(c->log, "stderr");
+}
+
 int config_match(const struct config *c, const char *name, const struct sockaddr *addr,
 		 uint16_t port)
 {

@@ -44,6 +44,8 @@ struct config {
 	int allow_loopback;
 	char config_file[CONFIG_PATH_MAX];
 	int verbose;
+	/* The relay's line per session: "syslog", "stderr", "none" or a file. */
+	char log[CONFIG_PATH_MAX];
 	unsigned timeout;                   /* seconds for each setup step */
 	char helper[CONFIG_PATH_MAX];       /* path of smtpshim-relay */
 	/* A relay kept ready for this user's connections (shim/relay_server.c),
@@ -140,6 +142,10 @@ int config_intercepts_port(const struct config *c, uint16_t port);
 
 /* Credentials are configured: the relay injects AUTH. */
 int config_has_credentials(const struct config *c);
+
+/* The relay writes to the program's stderr (it is handed the program's
+ * fd 2): the -v dialogue, or the log line with "log stderr". */
+int config_relay_stderr(const struct config *c);
 
 const char *config_mode_name(enum tls_mode m);
 const char *config_auth_name(enum auth_mech m);

@@ -65,6 +65,10 @@ const struct option_desc config_options[] = {
 	{"cache-dir", .type = OT_TEXT, AT(cache_dir), .noun = "path", .flags = OPT_CLI | OPT_SESSION,
 	 .arg = "DIR",
 	 .help = "where auto mode remembers the port that worked (default ~/.cache/smtpshim)"},
+	{"log", .type = OT_LOG, AT(log), .noun = "path", .def = "syslog",
+	 .flags = OPT_CLI | OPT_SESSION, .arg = "syslog|stderr|FILE|none",
+	 .help = "where the relay writes one line per session (default syslog: mail facility, "
+		 "ident smtpshim)"},
 	{"verbose", 'v', .type = OT_LEVEL, AT(verbose), .flags = OPT_CLI | OPT_NOARG | OPT_SESSION,
 	 .help = "the SMTP dialogue and TLS details on stderr"},
 	{"programs", .type = OT_PROGRAMS, AT(programs), .noun = "list", .flags = OPT_CLI,
@@ -244,6 +248,14 @@ static int set_option(struct config *c, const struct option_desc *o, const char 
 		if (*v)
 			(o->type == OT_SECRET_FILE ? c->password_command : c->password_file)[0] = '\0';
 		return 0;
+	case OT_LOG:
+		/* A relative path would name a file in whatever directory each
+		 * program runs in. */
+		if (strcmp(v, "syslog") && strcmp(v, "stderr") && strcmp(v, "none") && v[0] != '/')
+			return text_error(err, errlen,
+					  "%s: '%.80s' is not syslog, stderr, none or an absolute path",
+					  o->name, v);
+		return set_text(o, field, v, err, errlen);
 	case OT_TEXT:
 	case OT_CONFIG:
 		return set_text(o, field, v, err, errlen);

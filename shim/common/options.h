@@ -25,6 +25,7 @@ enum option_type {
 	OT_SECRET_FILE, /* password_file: the first line is the secret */
 	OT_SECRET_CMD,  /* password_command: its output is the secret */
 	OT_CONFIG,      /* config_file: the wrapper loads it to check it */
+	OT_LOG,         /* char[size]: syslog, stderr, none or an absolute path */
 };
 
 enum option_flag {

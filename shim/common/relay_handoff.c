@@ -6,7 +6,7 @@
 #include "addr.h"
 
 int relay_session_text(const struct config *cfg, const char *name, const struct sockaddr *dst,
-		       const struct sockaddr *client, char *buf, size_t len)
+		       const struct sockaddr *client, const char *program, char *buf, size_t len)
 {
 	char dst_text[ADDR_TEXT_MAX], client_text[ADDR_TEXT_MAX] = "";
 
@@ -21,8 +21,9 @@ int relay_session_text(const struct config *cfg, const char *name, const struct 
 	if (r < 0)
 		return -1;
 	n += r;
-	int m = snprintf(buf + n, len - (size_t)n, "@dest %s\n@name %s\n@client %s\n@end\n",
-			 dst_text, name, client_text);
+	int m = snprintf(buf + n, len - (size_t)n,
+			 "@dest %s\n@name %s\n@client %s\n@program %s\n@end\n", dst_text, name,
+			 client_text, program);
 	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : n + m;
 }
 

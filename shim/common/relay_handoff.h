@@ -21,11 +21,16 @@
 #define SESSION_TEXT_MAX (32 * 1024)
 
 /* The settings, the lines of the section that matches (name, dst and its
- * port) -- later lines win -- then "@dest", "@name", "@client" and "@end".
- * name is what the app resolved, "" if nothing; client may be NULL.
- * Returns the length, or -1 when buf is too small. */
+ * port) -- later lines win -- then "@dest", "@name", "@client",
+ * "@program" and "@end".  name is what the app resolved, "" if nothing;
+ * client may be NULL; program is "PID NAME" of the process that
+ * connected (for the relay's log line), "" if unknown.  Returns the
+ * length, or -1 when buf is too small. */
 int relay_session_text(const struct config *cfg, const char *name, const struct sockaddr *dst,
-		       const struct sockaddr *client, char *buf, size_t len);
+		       const struct sockaddr *client, const char *program, char *buf, size_t len);
+
+/* The longest program name "@program" carries (Linux's comm is 15). */
+#define RELAY_PROGRAM_NAME_MAX 64
 
 /* PATH and HOME from env, and nothing else: no LD_PRELOAD (the relay must
  * not intercept itself), no secrets of the host's.  out has max slots,
@@ -34,8 +39,8 @@ void relay_environment(char *const *env, char **out, size_t max);
 
 /* The user's relay server (shim/relay_server.c, tools/relay/server.c):
  * an abstract Unix socket named PREFIX "UID/HASH".  The shim sends one
- * hello line -- HELLO " VERBOSE\tCA-FILE\tCWD\n" -- with the listener
- * (and, verbose, its stderr) as SCM_RIGHTS; the session's child answers
+ * hello line -- HELLO " STDERR\tCA-FILE\tCWD\n" -- with the listener
+ * (and, STDERR 1 for -v or "log stderr", its stderr) as SCM_RIGHTS; the session's child answers
  * 'R', reads the session text on that connection and takes the app's
  * connection on the listener, as a relay started for it would. */
 #define RELAY_SERVER_PREFIX "smtpshim-relay/"

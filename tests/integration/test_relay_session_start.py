@@ -108,7 +108,7 @@ def test_setting_after_the_at_lines_is_refused(relay, pki):
     attacker.settimeout(1.5)
     r = relay()
     r.send_text(settings(pki, mode="tls") + "@dest 127.0.0.1:25\n@name mail.test\n"
-                f"relay 127.0.0.1:{attacker.getsockname()[1]}\n@client {r.client()}\n@end\n")
+                f"relay 127.0.0.1:{attacker.getsockname()[1]}\n@client {r.client()}\n@program 1 test\n@end\n")
     line = r.reply()
     with pytest.raises(socket.timeout):
         attacker.accept()
@@ -122,7 +122,7 @@ def test_local_process_racing_for_the_relay_port_is_turned_away(relay, pki, star
     srv = start_server("implicit")
     r = relay(intruder=True)
     r.send_text(settings(pki, mode="tls", port=srv.port)
-                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@end\n")
+                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@program 1 test\n@end\n")
     assert r.reply().startswith("220 "), "the program's own socket was not served"
     r.intruder.settimeout(10)
     try:
@@ -138,7 +138,7 @@ def test_relay_holding_a_session_can_leave_no_core_dump(relay, pki, start_server
     srv = start_server("implicit")
     r = relay()
     r.send_text(settings(pki, mode="tls", port=srv.port)
-                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@end\n")
+                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@program 1 test\n@end\n")
     assert r.reply().startswith("220 ")
     limits = Path(f"/proc/{r.proc.pid}/limits").read_text()
     core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
@@ -161,7 +161,7 @@ def test_end_line_is_enough_while_the_stream_stays_open(relay, pki, start_server
     srv = start_server("implicit")
     r = relay()
     r.send_text(settings(pki, mode="tls", port=srv.port)
-                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@end\n",
+                + f"@dest 127.0.0.1:25\n@name mail.test\n@client {r.client()}\n@program 1 test\n@end\n",
                 close=False)
     t0 = time.monotonic()
     line = r.reply(timeout=8)

@@ -12,7 +12,8 @@
 static struct session s;
 static char err[300];
 
-#define TAIL "@dest 192.0.2.1:25\n@name mail.test\n@client 127.0.0.1:4000\n@end\n"
+#define TAIL \
+	"@dest 192.0.2.1:25\n@name mail.test\n@client 127.0.0.1:4000\n@program 42 swaks\n@end\n"
 
 /* session_read over a socket pair carrying text; the writing end stays
  * open (like a copy in a forked child) unless close_after. */
@@ -54,9 +55,27 @@ static void test_a_complete_text_is_read(void)
 	CHECK_STR(s.name, "mail.test");
 	CHECK(s.have_client);
 	CHECK(s.dest_len > 0);
-	/* an empty name and client are allowed (an address dialled directly) */
-	CHECK(read_str("@dest 192.0.2.1:25\n@name \n@client \n@end\n", 1) == 0);
-	CHECK(s.name[0] == '\0' && !s.have_client);
+	CHECK(s.program_pid == 42);
+	CHECK_STR(s.program, "swaks");
+	/* an empty name, client and program are allowed (an address dialled
+	 * directly; `smtpshim listen`) */
+	CHECK(read_str("@dest 192.0.2.1:25\n@name \n@client \n@program \n@end\n", 1) == 0);
+	CHECK(s.name[0] == '\0' && !s.have_client && !s.program_pid && !s.program[0]);
+}
+
+static void test_program_is_a_pid_and_one_word(void)
+{
+	const char *bad[] = {"swaks", "42", "42 ", "x42 swaks", "42 two words", "0 swaks",
+			     "42 \x01x",
+			     /* one more than RELAY_PROGRAM_NAME_MAX */
+			     "42 nameofsixtyfivecharactersnameofsixtyfive"
+			     "charactersnameofsixtyfive"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[300];
+		snprintf(text, sizeof text,
+			 "@dest 192.0.2.1:25\n@name \n@client \n@program %s\n@end\n", bad[i]);
+		CHECK(read_str(text, 1) < 0);
+	}
 }
 
 static void test_setting_after_an_at_line_is_refused(void)
@@ -64,9 +83,10 @@ static void test_setting_after_an_at_line_is_refused(void)
 	/* what a resolver's answer "mail.test\nrelay attacker.test" would
 	 * make of the text, if the shim let it through */
 	CHECK(read_str("@dest 192.0.2.1:25\n@name mail.test\nrelay attacker.test\n"
-		       "@client 127.0.0.1:4000\n@end\n", 1) < 0);
+		       "@client 127.0.0.1:4000\n@program 42 swaks\n@end\n", 1) < 0);
 	CHECK(strstr(err, "relay attacker.test") != NULL);
-	CHECK(read_str("@dest 192.0.2.1:25\nrelay attacker.test\n@name \n@client \n@end\n", 1) < 0);
+	CHECK(read_str("@dest 192.0.2.1:25\nrelay attacker.test\n@name \n@client \n@program \n"
+		       "@end\n", 1) < 0);
 }
 
 static void test_at_lines_are_in_order_and_once(void)
@@ -78,6 +98,7 @@ static void test_at_lines_are_in_order_and_once(void)
 	CHECK(read_str("@dest 192.0.2.1:25\n@name mail test\n@client \n@end\n", 1) < 0);
 	CHECK(read_str("@dest 192.0.2.1:25\n@name mail.test\n@client \n@endx\n", 1) < 0);
 	CHECK(read_str("@dest 192.0.2.1:25\n@name mail.test\n@client \n@bogus\n@end\n", 1) < 0);
+	CHECK(read_str("@dest 192.0.2.1:25\n@name mail.test\n@client \n@end\n", 1) < 0);
 }
 
 static void test_a_text_without_end_is_incomplete(void)
@@ -134,6 +155,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_a_complete_text_is_read();
+	test_program_is_a_pid_and_one_word();
 	test_setting_after_an_at_line_is_refused();
 	test_at_lines_are_in_order_and_once();
 	test_a_text_without_end_is_incomplete();

@@ -19,10 +19,11 @@ static const char *const state_names[] = {
 	[AT_FAILED] = "failed",
 };
 
-__attribute__((format(printf, 2, 3)))
-static void fail(struct attempt *a, const char *fmt, ...)
+__attribute__((format(printf, 3, 4)))
+static void fail(struct attempt *a, enum outcome kind, const char *fmt, ...)
 {
 	va_list ap;
+	a->outcome = kind;
 	va_start(ap, fmt);
 	vsnprintf(a->err, sizeof a->err, fmt, ap);
 	va_end(ap);
@@ -60,13 +61,13 @@ void attempt_start(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	log_info("connecting to %s (%s)", addr, a->starttls ? "STARTTLS" : "implicit TLS");
 	a->fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (a->fd < 0) {
-		fail(a, "cannot connect to %s: %s", a->where, strerror(errno));
+		fail(a, OUTCOME_CONNECT, "cannot connect to %s: %s", a->where, strerror(errno));
 		return;
 	}
 	net_set_nodelay(a->fd);
 	net_set_keepalive(a->fd);
 	if (connect(a->fd, (struct sockaddr *)&a->addr, a->addr_len) < 0 && errno != EINPROGRESS) {
-		fail(a, "cannot connect to %s: %s", a->where, strerror(errno));
+		fail(a, OUTCOME_CONNECT, "cannot connect to %s: %s", a->where, strerror(errno));
 		return;
 	}
 	enter(a, AT_CONNECT, POLLOUT, timeout);
@@ -77,7 +78,7 @@ static void begin_tls(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	char why[400];
 	a->ssl = tls_begin(ctx, a->fd, a->identity, why, sizeof why);
 	if (!a->ssl) {
-		fail(a, "TLS with %s failed: %s", a->where, why);
+		fail(a, OUTCOME_TLS, "TLS with %s failed: %s", a->where, why);
 		return;
 	}
 	enter(a, AT_HANDSHAKE, POLLOUT, timeout);
@@ -96,7 +97,7 @@ static void refused(struct attempt *a, const char *what)
 {
 	char summary[300];
 	reply_summary(&a->parser.reply, summary, sizeof summary);
-	fail(a, "%s %s: %s", a->where, what, summary);
+	fail(a, OUTCOME_REFUSED, "%s %s: %s", a->where, what, summary);
 }
 
 /* A complete plaintext reply for the current state: what comes next. */
@@ -116,7 +117,7 @@ static void on_reply(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 		if (r->code != 250)
 			return refused(a, "refused EHLO");
 		if (!reply_has_keyword(r, "STARTTLS"))
-			return fail(a, "%s does not offer STARTTLS; refusing to send in plaintext",
+			return fail(a, OUTCOME_NO_STARTTLS, "%s does not offer STARTTLS; refusing to send in plaintext",
 				    a->where);
 		send_command(a, "STARTTLS\r\n", AT_STARTTLS, timeout);
 	} else {
@@ -133,12 +134,12 @@ static void read_plain(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0)
-		return fail(a, "%s %s: %s", a->where, state_names[a->state],
+		return fail(a, OUTCOME_CLOSED, "%s %s: %s", a->where, state_names[a->state],
 			    n == 0 ? "the server closed the connection" : strerror(errno));
 	size_t used;
 	enum reply_status st = reply_parser_feed(&a->parser, buf, (size_t)n, &used);
 	if (st == REPLY_ERROR)
-		return fail(a, "%s %s: not an SMTP server (%s)", a->where, state_names[a->state],
+		return fail(a, OUTCOME_PROTOCOL, "%s %s: not an SMTP server (%s)", a->where, state_names[a->state],
 			    a->parser.error);
 	if (st == REPLY_MORE)
 		return;
@@ -147,7 +148,7 @@ static void read_plain(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	 * TLS (the CVE-2011-0411 family). */
 	char more;
 	if (used < (size_t)n || recv(a->fd, &more, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-		return fail(a, "%s sent data after its %s reply without being asked "
+		return fail(a, OUTCOME_INJECTION, "%s sent data after its %s reply without being asked "
 			       "(possible STARTTLS injection attack); refusing it",
 			    a->where, state_names[a->state]);
 	on_reply(a, ctx, timeout);
@@ -157,11 +158,11 @@ static void read_plain(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 static void timed_out(struct attempt *a)
 {
 	if (a->state == AT_CONNECT)
-		return fail(a, "cannot connect to %s: timed out", a->where);
+		return fail(a, OUTCOME_CONNECT, "cannot connect to %s: timed out", a->where);
 	if (a->state == AT_HANDSHAKE)
-		return fail(a, "TLS with %s failed: handshake timed out (nothing answers there)",
+		return fail(a, OUTCOME_TIMEOUT, "TLS with %s failed: handshake timed out (nothing answers there)",
 			    a->where);
-	fail(a, "%s %s: no reply in time", a->where, state_names[a->state]);
+	fail(a, OUTCOME_TIMEOUT, "%s %s: no reply in time", a->where, state_names[a->state]);
 }
 
 /* TCP is up: TLS at once (implicit), or the plaintext greeting first. */
@@ -171,7 +172,7 @@ static void on_connected(struct attempt *a, SSL_CTX *ctx, unsigned timeout)
 	socklen_t sl = sizeof soerr;
 	getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
 	if (soerr)
-		return fail(a, "cannot connect to %s: %s", a->where, strerror(soerr));
+		return fail(a, OUTCOME_CONNECT, "cannot connect to %s: %s", a->where, strerror(soerr));
 	a->connected = 1;
 	if (!a->starttls)
 		return begin_tls(a, ctx, timeout);
@@ -184,7 +185,7 @@ static void write_plain(struct attempt *a)
 {
 	ssize_t w = write(a->fd, a->out + a->out_off, a->out_len - a->out_off);
 	if (w < 0 && errno != EAGAIN && errno != EINTR)
-		return fail(a, "%s: cannot send %s: %s", a->where, state_names[a->state],
+		return fail(a, OUTCOME_CLOSED, "%s: cannot send %s: %s", a->where, state_names[a->state],
 			    strerror(errno));
 	if (w > 0)
 		a->out_off += (size_t)w;
@@ -200,7 +201,8 @@ static void continue_tls(struct attempt *a)
 	short ev = 0;
 	a->tls = tls_continue(a->ssl, a->identity, &ev, why, sizeof why);
 	if (a->tls == TLS_FAIL_CONNECTION || a->tls == TLS_FAIL_CERTIFICATE)
-		return fail(a, "TLS with %s failed: %s", a->where, why);
+		return fail(a, a->tls == TLS_FAIL_CERTIFICATE ? OUTCOME_CERTIFICATE : OUTCOME_TLS,
+			    "TLS with %s failed: %s", a->where, why);
 	a->events = a->tls == TLS_VERIFIED ? 0 : ev;
 	if (a->tls == TLS_VERIFIED)
 		a->state = AT_OPEN;

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include "outcome.h"
 #include "smtp_reply.h"
 #include "tls.h"
 
@@ -50,6 +51,7 @@ struct attempt {
 	struct reply_parser parser;
 	char where[300];         /* "mail.example.com:587" */
 	char err[700];
+	enum outcome outcome;    /* FAILED: the kind, for the log line */
 };
 
 /* Starts the TCP connection (non-blocking); the attempt may already be

@@ -239,6 +239,16 @@ static void ehlo_as_rset(struct filter *f, const char *verb, struct buf *to_serv
 }
 
 /* A command for the server, and what its reply will be read as. */
+/* The mechanism of the app's own AUTH, for the log line: the word after
+ * AUTH, never what follows it. */
+static void note_app_auth(struct filter *f)
+{
+	const char *m;
+	int initial;
+	size_t mlen = auth_mechanism(f->line, f->line_len, &m, &initial);
+	verb_of(m, mlen, f->app_auth, sizeof f->app_auth);
+}
+
 static void forward(struct filter *f, const char *verb, int auth, int initial,
 		    struct buf *to_server, struct buf *to_app)
 {
@@ -255,6 +265,7 @@ static void forward(struct filter *f, const char *verb, int auth, int initial,
 		f->auth_replies++;
 		f->auth_exchange = 1;
 		f->sasl_next = !initial;
+		note_app_auth(f);
 	} else {
 		enqueue(f, PEND_REPLY, NULL, to_app);
 	}
@@ -277,6 +288,7 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	if (!strcmp(verb, "BDAT")) {
 		log_command(f, f->line, f->line_len);
 		snprintf(f->error, sizeof f->error, "%s", bdat_refused);
+		f->app_failure = OUTCOME_BDAT;
 		return -1;
 	}
 	if (!strcmp(verb, "MAIL") && f->envelope_from && rewrite_mail_from(f) < 0) {
@@ -360,6 +372,7 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 				 "the message has a line \".\" %s a bare %s, which some servers take "
 				 "as its end (SMTP smuggling); refused",
 				 ended ? "ended by" : "after", ended ? ended : after);
+			f->app_failure = OUTCOME_SMUGGLING;
 			return (size_t)-1;
 		}
 		if (c == '\r')
@@ -374,7 +387,7 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 	}
 	buf_append(to_server, in, i);
 	if (f->app == APP_COMMAND)
-		f->queue[(f->q_head + f->q_len++) % FILTER_PENDING_MAX].kind = PEND_REPLY;
+		f->queue[(f->q_head + f->q_len++) % FILTER_PENDING_MAX].kind = PEND_DOT;
 	return i;
 }
 
@@ -517,7 +530,10 @@ static void reply(struct filter *f, struct buf *to_app)
 		 * line already (a pipelined response). */
 		if (!--f->auth_replies)
 			f->sasl_next = f->auth_exchange;
+		f->app_authenticated |= r->code == 235;
 	}
+	if (kind == PEND_DOT && r->code / 100 == 2)
+		f->messages++;
 	if (kind == PEND_EHLO && r->code == 250)
 		rewrite_ehlo(r, to_app);
 	else if (kind == PEND_SUBST && r->code / 100 == 2)

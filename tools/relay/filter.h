@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "outcome.h"
 #include "smtp_reply.h"
 #include "buf.h"
 
@@ -34,6 +35,8 @@ enum pending_kind {
 	PEND_AUTH,  /* the reply to an AUTH or to a SASL response: a 334
 		     * while the exchange lasts makes the app's next line a
 		     * SASL response; anything else ends the exchange */
+	PEND_DOT,   /* the reply to a message's final dot: a 2xx is a message
+		     * delivered */
 };
 
 struct pending {
@@ -61,6 +64,12 @@ struct filter {
 	struct pending queue[FILTER_PENDING_MAX];
 	size_t q_head, q_len;
 	char error[200];     /* why the session must end (either side) */
+	enum outcome app_failure; /* the app broke the rules: the kind */
+	/* For the log line: messages the server accepted, and the app's own
+	 * AUTH mechanism once the server accepted it (235). */
+	unsigned messages;
+	char app_auth[16];
+	int app_authenticated;
 	/* The relay authenticated itself (filter_local_session): the app's
 	 * EHLO, HELO and AUTH are answered here, never reach the server. */
 	int local_session;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "net.h"
 #include "pump.h"
+#include "record.h"
 #include "refusal.h"
 #include "server.h"
 #include "session.h"
@@ -92,11 +93,13 @@ static int accept_app(const struct sockaddr_storage *client, long long deadline)
 	return -1;
 }
 
-static void refuse(int app, const char *status, const char *why)
+static void refuse(int app, struct record *rec, enum outcome kind, const char *status,
+		   const char *why)
 {
 	char reply[REFUSAL_MAX];
 	size_t n = refusal_format(reply, sizeof reply, status, "%s", why);
 	log_info("%.*s", (int)n - 2, reply);
+	record_refusal(rec, kind, reply, n);
 	net_set_nonblocking(app);
 	net_write_all(app, reply, n, net_now_ms() + 5000);
 	net_close_gently(app, 5);
@@ -106,7 +109,7 @@ static void refuse(int app, const char *status, const char *why)
  * writes (-2).  The app, if it connected, reads a 421 rather than a
  * reset; a cause that may quote the text goes only to a peer known to be
  * the app's socket. */
-static void bad_session(const struct session *s, int rc, const char *why)
+static void bad_session(const struct session *s, int rc, const char *why, struct record *rec)
 {
 	char text[1100];
 	fprintf(stderr, "smtpshim-relay: %s\n", why); /* stderr is open with --verbose only */
@@ -119,7 +122,8 @@ static void bad_session(const struct session *s, int rc, const char *why)
 	int tell = rc == -1 || s->have_client;
 	snprintf(text, sizeof text, "the relay did not get its session from the shim%s%s%s",
 		 tell ? " (" : "", tell ? why : "", tell ? ")" : "");
-	refuse(app, "4.3.0", text);
+	refuse(app, rec, OUTCOME_SESSION, "4.3.0", text);
+	record_write(rec);
 }
 
 int main(int argc, char **argv)
@@ -146,13 +150,13 @@ int main(int argc, char **argv)
 
 /* The session text from the shim, then the app's connection; -1 when
  * the session ends there (a bad text was answered by bad_session). */
-static int open_session(struct session *s)
+static int open_session(struct session *s, struct record *rec)
 {
 	char err[1000];
 	int ok = session_read(RELAY_SESSION_FD, s, net_now_ms() + SESSION_WAIT_MS, err, sizeof err);
 	close(RELAY_SESSION_FD);
 	if (ok < 0) {
-		bad_session(s, ok, err);
+		bad_session(s, ok, err, rec);
 		return -1;
 	}
 	log_init(s->cfg.verbose);
@@ -166,20 +170,20 @@ static int open_session(struct session *s)
 
 /* Settings this relay must not act on, whoever started it: the app is
  * told why.  Returns 1 if refused. */
-static int refuse_settings(int app, const struct session *s)
+static int refuse_settings(int app, const struct session *s, struct record *rec)
 {
 	char err[1000];
 	/* Refused by the shim already; a relay started another way (listen,
 	 * an older shim) still never dials a port that would catch it. */
 	if (config_check_one_loop(&s->cfg, err, sizeof err) < 0) {
-		refuse(app, "4.3.5", err);
+		refuse(app, rec, OUTCOME_CONFIG, "4.3.5", err);
 		return 1;
 	}
 	/* Credentials go only to a relay named beside them: without one they
 	 * would go to whatever server the program happens to mail (any MX
 	 * with a valid certificate that offers AUTH). */
 	if (config_has_credentials(&s->cfg) && !s->cfg.relay_host[0]) {
-		refuse(app, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
+		refuse(app, rec, OUTCOME_CONFIG, "4.7.0", "credentials are set but no relay: smtpshim sends them only "
 				     "to a relay named beside them (relay HOST[:PORT])");
 		return 1;
 	}
@@ -188,39 +192,54 @@ static int refuse_settings(int app, const struct session *s)
 
 /* The session proper: the app greeted, then bytes both ways through the
  * filter until both sides are done. */
-static void relay(int app, const struct session *s, const struct setup *st)
+static void relay(int app, const struct session *s, const struct setup *st, struct record *rec)
 {
 	static struct filter f;
+	struct pump_result res = {0};
 	struct pump_ends ends = {app, st->u.ssl, st->u.fd, st->u.where, s->cfg.timeout, st->greeting};
 	filter_init(&f, 0);
 	if (st->local)
 		filter_local_session(&f, &st->ehlo);
 	filter_set_envelope_from(&f, s->cfg.envelope_from);
-	pump_run(&ends, &f);
+	pump_run(&ends, &f, &res);
+	record_session(rec, &f, &res);
 	net_close_gently(app, 5);
 }
 
-/* One session: the listener on fd 3, the session text on fd 4.  ready is
- * a TLS context built ahead for the system store or a CA file (a relay
- * server's), used when the session asks for that one; NULL: build it. */
+/* The app's session, once it has connected: set-up, then the relay. */
+static int serve_app(int app, const struct session *s, struct setup *st,
+		     const struct ready_context *ready, struct record *rec)
+{
+	if (refuse_settings(app, s, rec))
+		return 1;
+	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
+	setup_run(st, s, ready);
+	record_setup(rec, st);
+	if (st->state == SETUP_FAILED) {
+		refuse(app, rec, st->outcome, st->status, st->err);
+		setup_close(st);
+		return 1;
+	}
+	relay(app, s, st, rec);
+	setup_close(st);
+	return 0;
+}
+
+/* One session: the listener on fd 3, the session text on fd 4, and its
+ * log line at the end.  ready is a TLS context built ahead for the system
+ * store or a CA file (a relay server's), used when the session asks for
+ * that one; NULL: build it. */
 int relay_session(const struct ready_context *ready)
 {
 	static struct session s;
 	static struct setup st;
+	static struct record rec;
 
-	int app = open_session(&s);
+	record_start(&rec, &s);
+	int app = open_session(&s, &rec);
 	if (app < 0)
 		return 1;
-	if (refuse_settings(app, &s))
-		return 1;
-	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
-	setup_run(&st, &s, ready);
-	if (st.state == SETUP_FAILED) {
-		refuse(app, st.status, st.err);
-		setup_close(&st);
-		return 1;
-	}
-	relay(app, &s, &st);
-	setup_close(&st);
-	return 0;
+	int rc = serve_app(app, &s, &st, ready, &rec);
+	record_write(&rec);
+	return rc;
 }

@@ -19,6 +19,7 @@ struct side {
 	int eof;       /* nothing more will be read */
 	int failed;    /* a read or write failed: the peer is gone */
 	short want;    /* poll events the last attempt asked for */
+	unsigned long long in, out; /* bytes read from the peer, written to it */
 };
 
 static int read_app(int fd, struct side *s)
@@ -28,8 +29,10 @@ static int read_app(int fd, struct side *s)
 	if (s->eof || !room)
 		return 0;
 	ssize_t n = read(fd, p, room);
-	if (n > 0)
+	if (n > 0) {
 		buf_added(&app_in, (size_t)n);
+		s->in += (size_t)n;
+	}
 	else if (n == 0)
 		s->eof = 1;
 	else if (errno == EAGAIN)
@@ -44,8 +47,10 @@ static int write_app(int fd, struct side *s)
 	if (!to_app.len || s->failed)
 		return 0;
 	ssize_t n = write(fd, buf_data(&to_app), to_app.len);
-	if (n > 0)
+	if (n > 0) {
 		buf_consume(&to_app, (size_t)n);
+		s->out += (size_t)n;
+	}
 	else if (n < 0 && errno == EAGAIN)
 		s->want |= POLLOUT;
 	else if (n < 0 && errno != EINTR)
@@ -91,29 +96,6 @@ static int write_server(SSL *ssl, struct side *s)
 	return !w;
 }
 
-static void tell_app(const char *code, const char *where, const char *what)
-{
-	char msg[REFUSAL_MAX];
-	size_t n = refusal_format(msg, sizeof msg, code, "%s %s", where, what);
-	if (buf_room(&to_app) >= n)
-		buf_append(&to_app, msg, n);
-	log_info("%s %s", where, what);
-}
-
-/* The app sent what must not reach the server: it reads why, and nothing
- * more goes upstream -- not what is queued, not a close_notify: the
- * server sees the connection end inside DATA and drops the message. */
-static void refuse_app(const struct filter *f)
-{
-	char msg[REFUSAL_MAX];
-	size_t n = refusal_format(msg, sizeof msg, "4.5.0", "%s", f->error);
-	if (buf_room(&to_app) >= n)
-		buf_append(&to_app, msg, n);
-	log_info("%s", f->error);
-	to_server.start = to_server.len = 0;
-	app_in.start = app_in.len = 0;
-}
-
 /* The state of one session's loop. */
 struct pump {
 	const struct pump_ends *e;
@@ -123,7 +105,40 @@ struct pump {
 	int broken;          /* a 421 is on its way to the app: nothing more is filtered */
 	int upstream_cut;    /* nothing more goes to the server */
 	long long give_up;   /* deadline once the app has gone */
+	struct pump_result *r;
 };
+
+/* A 421 for the app, in its place after what is queued; the first one
+ * is the session's outcome. */
+static void tell_app(struct pump *p, enum outcome kind, const char *code, const char *why)
+{
+	char msg[REFUSAL_MAX];
+	size_t n = refusal_format(msg, sizeof msg, code, "%s", why);
+	if (buf_room(&to_app) >= n)
+		buf_append(&to_app, msg, n);
+	log_info("%s", why);
+	if (p->r->outcome == OUTCOME_NONE) {
+		p->r->outcome = kind;
+		snprintf(p->r->reply, sizeof p->r->reply, "%.*s", (int)n - 2, msg);
+	}
+}
+
+static void server_failed(struct pump *p, enum outcome kind, const char *code, const char *what)
+{
+	char why[REFUSAL_MAX];
+	snprintf(why, sizeof why, "%s %s", p->e->where, what);
+	tell_app(p, kind, code, why);
+}
+
+/* The app sent what must not reach the server: it reads why, and nothing
+ * more goes upstream -- not what is queued, not a close_notify: the
+ * server sees the connection end inside DATA and drops the message. */
+static void refuse_app(struct pump *p)
+{
+	tell_app(p, p->f->app_failure, "4.5.0", p->f->error);
+	to_server.start = to_server.len = 0;
+	app_in.start = app_in.len = 0;
+}
 
 /* Queued bytes through the filter, both ways; whether anything moved. */
 static int filter_step(struct pump *p)
@@ -136,7 +151,7 @@ static int filter_step(struct pump *p)
 	if (app_in.len && !p->broken) {
 		size_t k = filter_from_app(p->f, buf_data(&app_in), app_in.len, &to_server, &to_app);
 		if (k == (size_t)-1) {
-			refuse_app(p->f);
+			refuse_app(p);
 			p->broken = p->upstream_cut = p->closing_sent = 1;
 			moved = 1;
 		} else {
@@ -147,7 +162,7 @@ static int filter_step(struct pump *p)
 	if (server_in.len && !p->broken) {
 		size_t k = filter_from_server(p->f, buf_data(&server_in), server_in.len, &to_app);
 		if (k == (size_t)-1) {
-			tell_app("4.5.0", p->e->where, p->f->error);
+			server_failed(p, OUTCOME_PROTOCOL, "4.5.0", p->f->error);
 			p->broken = 1;
 			server_in.len = 0;
 			k = 1;
@@ -192,7 +207,7 @@ static int ends_step(struct pump *p)
 	if (p->server.eof && !p->broken && !server_in.len && filter_busy(f)) {
 		/* The server went away with commands unanswered: say so
 		 * rather than leave the app waiting or guessing. */
-		tell_app("4.4.2", p->e->where, "closed the connection before replying");
+		server_failed(p, OUTCOME_CLOSED, "4.4.2", "closed the connection before replying");
 		p->broken = 1;
 	}
 	int server_done = p->server.eof || p->broken;
@@ -216,9 +231,9 @@ static int wait_step(struct pump *p)
 	return poll(fds, 2, wait_ms) < 0 && errno != EINTR ? -1 : 0;
 }
 
-void pump_run(const struct pump_ends *e, struct filter *f)
+void pump_run(const struct pump_ends *e, struct filter *f, struct pump_result *r)
 {
-	struct pump p = {.e = e, .f = f};
+	struct pump p = {.e = e, .f = f, .r = r};
 
 	net_set_nonblocking(e->app);
 	net_set_nonblocking(e->server);
@@ -228,10 +243,10 @@ void pump_run(const struct pump_ends *e, struct filter *f)
 		p.app.want = p.server.want = 0;
 		int moved = filter_step(&p);
 		moved |= io_step(&p);
-		if (ends_step(&p))
-			return;
 		/* Wait only when a whole round moved nothing. */
-		if (!moved && wait_step(&p) < 0)
-			return;
+		if (ends_step(&p) || (!moved && wait_step(&p) < 0))
+			break;
 	}
+	r->from_app = p.app.in;
+	r->to_app = p.app.out;
 }

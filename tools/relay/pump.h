@@ -6,6 +6,8 @@
 #include <openssl/ssl.h>
 
 #include "filter.h"
+#include "outcome.h"
+#include "refusal.h"
 
 struct pump_ends {
 	int app;            /* the app's connection (loopback) */
@@ -16,7 +18,14 @@ struct pump_ends {
 	const char *greeting; /* sent to the app first, or NULL */
 };
 
+/* What the session did, for its log line (messages: the filter's). */
+struct pump_result {
+	unsigned long long from_app, to_app; /* bytes read from the app, written to it */
+	enum outcome outcome;                /* what ended it with a 421, or OUTCOME_NONE */
+	char reply[REFUSAL_MAX];             /* that 421 */
+};
+
 /* Returns when the session is over; closes nothing. */
-void pump_run(const struct pump_ends *e, struct filter *f);
+void pump_run(const struct pump_ends *e, struct filter *f, struct pump_result *r);
 
 #endif

@@ -75,7 +75,7 @@ static SSL_CTX *context_for(const char *ca_file)
 /* The hello line and the descriptors that come with it: fds[0] the
  * listener, fds[1] the host's stderr or -1. */
 struct hello {
-	int verbose;
+	int with_stderr; /* fds[1] is the host's stderr, for the session's */
 	char ca_file[CONFIG_PATH_MAX];
 	char cwd[4096];
 	int fds[2];
@@ -123,7 +123,7 @@ static int read_hello(int conn, struct hello *h)
 	    !(tab1 = strchr(line, '\t')) || !(tab2 = strchr(tab1 + 1, '\t')))
 		return -1;
 	*tab1 = *tab2 = '\0';
-	h->verbose = line[hello + 1] == '1';
+	h->with_stderr = line[hello + 1] == '1';
 	snprintf(h->ca_file, sizeof h->ca_file, "%s", tab1 + 1);
 	snprintf(h->cwd, sizeof h->cwd, "%s", tab2 + 1);
 	return 0;
@@ -147,7 +147,7 @@ _Noreturn static void serve_session(int conn, struct hello *h, SSL_CTX *ctx)
 {
 	int nul = open("/dev/null", O_RDWR);
 	if (dup2(h->fds[0], RELAY_LISTEN_FD) < 0 || dup2(conn, RELAY_SESSION_FD) < 0 ||
-	    (h->verbose && h->fds[1] >= 0 ? dup2(h->fds[1], 2) : dup2(nul, 2)) < 0)
+	    (h->with_stderr && h->fds[1] >= 0 ? dup2(h->fds[1], 2) : dup2(nul, 2)) < 0)
 		_exit(1);
 	syscall(SYS_close_range, RELAY_READY_FD, ~0U, 0);
 	fcntl(RELAY_LISTEN_FD, F_SETFD, FD_CLOEXEC);

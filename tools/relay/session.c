@@ -11,13 +11,39 @@
 #include "net.h"
 
 /* The '@' lines, in the order the shim writes them, each exactly once. */
-static const char *const at_lines[] = {"@dest", "@name", "@client", "@end"};
+static const char *const at_lines[] = {"@dest", "@name", "@client", "@program", "@end"};
 #define AT_LINES (sizeof at_lines / sizeof at_lines[0])
 
 static int bad(const char *line, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "bad session line '%.80s'", line);
 	return -2;
+}
+
+/* "PID NAME": a pid and one printable word, as the shim writes it. */
+static int program_line(struct session *s, const char *v)
+{
+	unsigned long pid;
+	char digits[16];
+	size_t d = strspn(v, "0123456789");
+	if (!*v)
+		return 0;
+	if (!d || d >= sizeof digits || v[d] != ' ')
+		return -1;
+	const char *name = v + d + 1;
+	size_t len = strlen(name);
+	if (!len || len > RELAY_PROGRAM_NAME_MAX)
+		return -1;
+	for (const char *p = name; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return -1;
+	memcpy(digits, v, d);
+	digits[d] = '\0';
+	if (text_parse_ulong(digits, 1, 0x7fffffff, &pid) < 0)
+		return -1;
+	s->program_pid = (int)pid;
+	memcpy(s->program, name, len + 1);
+	return 0;
 }
 
 /* The '@' line number k (its place in at_lines) with value v. */
@@ -41,6 +67,10 @@ static int session_line(struct session *s, size_t k, const char *line, const cha
 		if (*v && addr_parse(v, &s->client, &len) < 0)
 			return bad(line, err, errlen);
 		s->have_client = *v != '\0';
+		break;
+	case 3:
+		if (program_line(s, v) < 0)
+			return bad(line, err, errlen);
 		break;
 	default:
 		if (*v || line[4])

@@ -14,11 +14,15 @@ struct session {
 	char name[256];                 /* the name the app resolved, or "" */
 	struct sockaddr_storage client; /* the app socket's own address */
 	int have_client;
+	/* The process that connected, for the log line; 0 and "" unknown
+	 * (`smtpshim listen`). */
+	int program_pid;
+	char program[RELAY_PROGRAM_NAME_MAX + 1];
 };
 
 /* Reads the session text from fd, until deadline at the latest: setting
  * lines ("name value", later ones win), then exactly "@dest ADDR",
- * "@name NAME", "@client ADDR" and "@end", in this order and nothing
+ * "@name NAME", "@client ADDR", "@program PID NAME" (or nothing) and "@end", in this order and nothing
  * after.  Anything else -- a setting after an '@' line, a text without
  * its @end -- is refused.  Returns 0; -1 when the text did not come
  * whole, with a message in err that quotes none of it ("no session" when

@@ -1,5 +1,6 @@
 #include "setup.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,12 @@ static const char *const state_names[] = {
 	[SETUP_FAILED] = "failed",
 };
 
-__attribute__((format(printf, 3, 4)))
-static enum setup_state failed(struct setup *st, const char *status, const char *fmt, ...)
+__attribute__((format(printf, 4, 5)))
+static enum setup_state failed(struct setup *st, enum outcome kind, const char *status,
+			       const char *fmt, ...)
 {
 	va_list ap;
+	st->outcome = kind;
 	va_start(ap, fmt);
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
 	va_end(ap);
@@ -46,12 +49,13 @@ static enum setup_state on_context(struct setup *st, const struct session *s,
 		return SETUP_UPSTREAM;
 	}
 	st->ctx = tls_context(s->cfg.ca_file, st->err, sizeof st->err);
-	return st->ctx ? SETUP_UPSTREAM : failed(st, "4.3.0", "%s", st->err);
+	return st->ctx ? SETUP_UPSTREAM : failed(st, OUTCOME_CONFIG, "4.3.0", "%s", st->err);
 }
 
 static enum setup_state on_upstream(struct setup *st, const struct session *s)
 {
-	if (upstream_open(s, st->ctx, &st->u, st->err, sizeof st->err, &st->status) < 0)
+	if (upstream_open(s, st->ctx, &st->u, st->err, sizeof st->err, &st->status,
+			  &st->outcome) < 0)
 		return SETUP_FAILED;
 	if (log_verbose()) {
 		char desc[600];
@@ -74,7 +78,8 @@ static enum setup_state on_greeting(struct setup *st)
 	if (st->u.starttls) /* consumed in plaintext, before TLS (attempt.c) */
 		return st->local ? SETUP_EHLO : greet_app_ourselves(st);
 	if (tls_read_reply(st->u.ssl, st->u.fd, &p, st->deadline, why, sizeof why) < 0)
-		return failed(st, st->local ? "4.7.0" : "4.4.2", "%s greeting: %s", st->u.where, why);
+		return failed(st, outcome_of_errno(errno), st->local ? "4.7.0" : "4.4.2",
+			      "%s greeting: %s", st->u.where, why);
 	log_lines(st->local ? "S(relay):" : "S:", p.reply.raw, p.reply.len);
 	if (!st->local) {
 		memcpy(st->greeting, p.reply.raw, p.reply.len);
@@ -84,14 +89,15 @@ static enum setup_state on_greeting(struct setup *st)
 	if (p.reply.code != 220) {
 		char summary[400];
 		reply_summary(&p.reply, summary, sizeof summary);
-		return failed(st, "4.7.0", "%s refused the session: %s", st->u.where, summary);
+		return failed(st, OUTCOME_REFUSED, "4.7.0", "%s refused the session: %s",
+			      st->u.where, summary);
 	}
 	return SETUP_EHLO;
 }
 
 static enum setup_state on_ehlo(struct setup *st)
 {
-	if (auth_ehlo(&st->u, st->deadline, &st->ehlo, st->err, sizeof st->err) < 0) {
+	if (auth_ehlo(&st->u, st->deadline, &st->ehlo, st->err, sizeof st->err, &st->outcome) < 0) {
 		st->status = "4.7.0";
 		return SETUP_FAILED;
 	}
@@ -101,7 +107,7 @@ static enum setup_state on_ehlo(struct setup *st)
 static enum setup_state on_auth(struct setup *st, const struct session *s)
 {
 	int rc = auth_inject(&st->u, &s->cfg, &st->ehlo, st->deadline, st->err, sizeof st->err,
-			     &st->status);
+			     &st->status, &st->outcome, &st->auth_mech);
 	if (rc < 0)
 		return SETUP_FAILED;
 	st->authenticated = rc;
@@ -115,7 +121,9 @@ void setup_run(struct setup *st, const struct session *s, const struct ready_con
 	st->u.ssl = NULL;
 	st->local = config_has_credentials(&s->cfg);
 	st->authenticated = 0;
+	st->auth_mech = NULL;
 	st->status = "4.3.0";
+	st->outcome = OUTCOME_NONE;
 	st->greeting[0] = '\0';
 	while (st->state != SETUP_READY && st->state != SETUP_FAILED) {
 		enum setup_state next = SETUP_FAILED;

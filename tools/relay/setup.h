@@ -28,6 +28,7 @@
 
 #include <openssl/ssl.h>
 
+#include "outcome.h"
 #include "smtp_reply.h"
 #include "server.h"
 #include "session.h"
@@ -52,8 +53,10 @@ struct setup {
 	int authenticated;
 	long long deadline;       /* of the greeting, EHLO and AUTH */
 	struct smtp_reply ehlo;   /* the server's reply to our EHLO */
+	const char *auth_mech;    /* authenticated: the mechanism used */
 	const char *status;       /* FAILED: the 421's enhanced status code */
 	char err[1000];           /* FAILED: its cause, in words */
+	enum outcome outcome;     /* FAILED: its kind, for the log line */
 	char greeting[SMTP_REPLY_MAX + 1]; /* READY: the app's greeting */
 };
 

@@ -133,15 +133,17 @@ static int tls_wait(SSL *ssl, int fd, int ret, long long deadline, char *err, si
 	short ev = tls_wants(ssl, ret);
 	if (!ev) {
 		int code = SSL_get_error(ssl, ret);
-		snprintf(err, errlen, "%s", code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL
-						    ? "the server closed the connection"
-						    : "TLS error");
+		int closed = code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL;
+		snprintf(err, errlen, "%s", closed ? "the server closed the connection" : "TLS error");
 		ERR_clear_error();
+		errno = closed ? ECONNRESET : EPROTO;
 		return 0;
 	}
 	int r = net_wait(fd, ev, deadline);
 	if (r <= 0)
 		snprintf(err, errlen, "%s", r == 0 ? "no reply in time" : strerror(errno));
+	if (r == 0)
+		errno = ETIMEDOUT;
 	return r > 0;
 }
 
@@ -177,11 +179,13 @@ int tls_read_reply(SSL *ssl, int fd, struct reply_parser *p, long long deadline,
 		enum reply_status st = reply_parser_feed(p, buf, (size_t)n, &used);
 		if (st == REPLY_ERROR) {
 			snprintf(err, errlen, "not an SMTP server (%s)", p->error);
+			errno = EPROTO;
 			return -1;
 		}
 		if (st == REPLY_DONE) {
 			if (used < (size_t)n || SSL_pending(ssl)) {
 				snprintf(err, errlen, "sent more than one reply without being asked");
+				errno = EPROTO;
 				return -1;
 			}
 			return 0;

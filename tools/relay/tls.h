@@ -39,7 +39,9 @@ void tls_describe(SSL *ssl, const char *identity, char *buf, size_t len);
 
 /* Blocking-style I/O on the non-blocking fd under ssl, bounded by
  * deadline, for the few exchanges the relay has with the server itself
- * (greeting, EHLO, AUTH).  Return 0, or -1 with the cause in err. */
+ * (greeting, EHLO, AUTH).  Return 0, or -1 with the cause in err and
+ * its kind in errno: ETIMEDOUT, EPROTO (not SMTP, a TLS error), else the
+ * connection closed (outcome.h). */
 int tls_write_all(SSL *ssl, int fd, const void *buf, size_t len, long long deadline, char *err,
 		  size_t errlen);
 

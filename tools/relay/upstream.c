@@ -177,14 +177,20 @@ static void take_winner(const struct config *c, struct upstream *u, const struct
 }
 
 /* Every cause, in the order of the plan (only the fatal one if there is
- * one); 4.7.0 once an attempt got past TCP. */
+ * one); 4.7.0 once an attempt got past TCP, and the kind of the first
+ * that did (it got furthest), else of the first. */
 static void tell_causes(const struct race *r, const char *identity, char *err, size_t errlen,
-			const char **status)
+			const char **status, enum outcome *kind)
 {
 	size_t used = 0;
+	int got_past_tcp = 0;
 	err[0] = '\0';
+	*kind = OUTCOME_CONNECT;
 	for (size_t i = 0; i < r->started; i++) {
 		const struct attempt *a = r->fatal ? r->fatal : &r->at[i];
+		if (a->state == AT_FAILED && (!i || (a->connected && !got_past_tcp)))
+			*kind = a->outcome;
+		got_past_tcp |= a->connected;
 		if (a->connected)
 			*status = "4.7.0";
 		if (a->state == AT_FAILED && used < errlen)
@@ -198,7 +204,7 @@ static void tell_causes(const struct race *r, const char *identity, char *err, s
 }
 
 int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, char *err,
-		  size_t errlen, const char **status)
+		  size_t errlen, const char **status, enum outcome *kind)
 {
 	struct targets t;
 	const struct config *c = &s->cfg;
@@ -207,6 +213,7 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 
 	choose_identity(s, u);
 	*status = "4.4.1";
+	*kind = OUTCOME_CONNECT;
 	if (find_targets(s, &t, err, errlen) < 0)
 		return -1;
 	int known = cache_recall(c, u->identity, &last);
@@ -217,6 +224,6 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 		take_winner(c, u, r.winner, &last, known);
 		return 0;
 	}
-	tell_causes(&r, u->identity, err, errlen, status);
+	tell_causes(&r, u->identity, err, errlen, status, kind);
 	return -1;
 }

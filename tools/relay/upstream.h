@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include "outcome.h"
 #include "session.h"
 
 struct upstream {
@@ -16,9 +17,9 @@ struct upstream {
 };
 
 /* Tries the attempts the settings call for.  Returns 0 with a verified
- * session, or -1 with a message for the app's 421 in err and its
- * enhanced status code in *status ("4.4.1", "4.7.0"). */
+ * session, or -1 with a message for the app's 421 in err, its enhanced
+ * status code in *status ("4.4.1", "4.7.0") and its kind in *kind. */
 int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, char *err,
-		  size_t errlen, const char **status);
+		  size_t errlen, const char **status, enum outcome *kind);
 
 #endif

@@ -195,7 +195,7 @@ static void hand_over(const struct config *cfg, int conn, const struct sockaddr 
 	} else {
 		/* The destination is our own port: a section for "*" or for
 		 * that port applies, as it would to an intercepted connection. */
-		int n = relay_session_text(cfg, "", local, peer, text, sizeof text);
+		int n = relay_session_text(cfg, "", local, peer, "", text, sizeof text);
 		/* If the relay died, the client sees its connection close. */
 		if (n > 0) {
 			ssize_t ignored = write(pipefd[1], text, (size_t)n);
