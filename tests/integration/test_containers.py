@@ -14,7 +14,7 @@ import pytest
 
 from harness.checks import assert_delivered, assert_refused
 from harness.clients import Run, run_client
-from harness.container import NOBODY, Veth, image
+from harness.container import NOBODY, PREFIX, Veth, image
 from harness.programs import MAIL_FROM, RCPTS
 # fixtures: containers, installed, message_file, programs
 from harness.container import containers, installed  # noqa: F401
@@ -24,9 +24,9 @@ from harness.programs import message_file, programs  # noqa: F401
 # namespaces.
 OUTSIDE, INSIDE = "192.0.2.1", "192.0.2.2"
 HOSTS = {"mail.test": OUTSIDE}
-PRELOAD = "/usr/local/$LIB/libsmtpshim.so"
+PRELOAD = f"{PREFIX}/$LIB/libsmtpshim.so"
 CA = "/etc/smtpshim/ca.pem"
-PATH = "/usr/local/bin:/usr/bin:/bin"
+PATH = f"{PREFIX}/bin:/usr/bin:/bin"
 # shim mode -> the server the container must reach, on its port
 UPSTREAM = {"tls": ("implicit", 465), "starttls": ("starttls", 587)}
 
@@ -66,7 +66,7 @@ def outside(veth, start_server):
 def app(tmp_path, pki, installed, containers, veth):
     """app(files={}, mounts={}) -> (container, exchange): a container whose
     image holds `files` and the test CA at /etc/smtpshim/ca.pem, with
-    smtpshim installed in /usr/local, a veth to the outside, and an
+    smtpshim's files mounted at PREFIX, a veth to the outside, and an
     exchange directory (the client's files) at the same path inside."""
 
     def start(files=None, mounts=None):
@@ -74,7 +74,7 @@ def app(tmp_path, pki, installed, containers, veth):
         exchange.mkdir(mode=0o755)
         img = image(tmp_path / "app-image", HOSTS,
                     {CA: pki.ca_file, **(files or {})})
-        c = containers(img, {"/usr/local": installed, str(exchange): exchange,
+        c = containers(img, {PREFIX: installed, str(exchange): exchange,
                              **(mounts or {})})
         c.plug(veth, INSIDE)
         return c, exchange
@@ -147,13 +147,11 @@ def test_static_program_delivers_through_a_listen_sidecar(message, message_file,
     # sidecar shares its network (as in a pod) and runs smtpshim listen.
     srv = outside("implicit", 465)
     static = programs.build("client_delivers", link=("-static",), tag="static")
-    empty = tmp_path / "empty"
-    empty.mkdir(mode=0o755)
     prog = containers(image(tmp_path / "prog-image", {}, {
-        "/app/client": static, "/app/message.eml": message_file}), {"/usr/local": empty})
+        "/app/client": static, "/app/message.eml": message_file}))
     prog.plug(veth, INSIDE)
     sidecar = containers(image(tmp_path / "sidecar-image", HOSTS, {CA: pki.ca_file}),
-                         {"/usr/local": installed}, network=prog)
+                         {PREFIX: installed}, network=prog)
     env = environment(SMTPSHIM_RELAY="mail.test", SMTPSHIM_CA_FILE=CA)
     subprocess.Popen([*sidecar.command(env, user=NOBODY), "smtpshim", "listen", "127.0.0.1:2525"],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

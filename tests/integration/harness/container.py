@@ -197,15 +197,24 @@ def containers(tmp_path):
         c.stop()
 
 
+# Where docs/containers.md installs smtpshim for a container: a directory
+# of its own, which hides nothing of the image when it is mounted in.
+PREFIX = "/opt/smtpshim"
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory) -> Path:
-    """`make install DESTDIR=... PREFIX=/usr/local`: what a Dockerfile
-    would COPY into an image (the DESTDIR's usr/local)."""
+    """smtpshim built for PREFIX and installed with DESTDIR, as the recipe
+    does it: the directory to mount at PREFIX.  Built in a copy of the
+    tree (`make clean` first there), since the paths PREFIX puts into the
+    programs would otherwise rebuild this tree's own."""
     from .clients import REPO
-    dest = tmp_path_factory.mktemp("install")
-    p = subprocess.run(["make", "-s", "-C", str(REPO), "install", f"DESTDIR={dest}",
-                        "PREFIX=/usr/local"], capture_output=True, text=True)
+    work = tmp_path_factory.mktemp("install")
+    src, dest = work / "src", work / "dest"
+    shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(".git", "build"))
+    subprocess.run(["make", "-s", "-C", str(src), "clean"], capture_output=True, check=True)
+    p = subprocess.run(["make", "-s", "-j2", "-C", str(src), "install", f"DESTDIR={dest}",
+                        f"PREFIX={PREFIX}"], capture_output=True, text=True)
     if p.returncode:
-        pytest.fail(f"make install failed:\n{p.stdout}{p.stderr}")
-    return dest / "usr" / "local"
-
+        pytest.fail(f"make install PREFIX={PREFIX} failed:\n{p.stdout}{p.stderr}")
+    return dest / PREFIX.lstrip("/")
