@@ -2,7 +2,7 @@
 (harness/container.py): nothing in the image is changed but the files
 added to it, smtpshim's installed files (`make install`) are mounted in
 read-only, and the settings come from SMTPSHIM_* variables (or, for
-root, the ways docs/security.md leaves it). The container reaches the
+root, the three ways of its section 3). The container reaches the
 outside only through a veth to the test's namespace, where the only mail
 server listens; its mail must arrive there byte for byte over verified
 TLS, and nothing may reach that server's port 25."""
