@@ -154,7 +154,8 @@ CLIENTS = {
 def run_client(name: str, msg: Message, *, host: str = "mail.test", port: int = 25,
                shim: list | None = None, tls: str | None = None,
                ca_file: Path | None = None, env: dict | None = None,
-               client_args: list | None = None) -> Run:
+               client_args: list | None = None, prefix: list | None = None,
+               workdir: Path | None = None) -> Run:
     """Run client `name` sending `msg` to host:port.
 
     shim: None to run the client directly, else the smtpshim options to wrap
@@ -165,14 +166,21 @@ def run_client(name: str, msg: Message, *, host: str = "mail.test", port: int = 
     memory is private to the run (XDG_CACHE_HOME in its temporary directory),
     so no test depends on /etc/smtpshim.conf or on an earlier test.
     client_args: extra arguments for the client (swaks only).
+    prefix: words before the whole command, e.g. what runs it in a
+    container (harness/container.py), which decides its environment then;
+    workdir: where the client's files go, a directory the command sees at
+    the same path (the client may run as another user there).
     """
     if tls not in (None, "starttls", "implicit"):
         raise ValueError(f"bad tls {tls!r}")
-    with tempfile.TemporaryDirectory(prefix=f"smtpshim-{name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"smtpshim-{name}-", dir=workdir) as tmp:
+        if workdir:
+            os.chmod(tmp, 0o755)
         inv = CLIENTS[name](msg, host, port, tls, ca_file, Path(tmp))
         if client_args:
             inv.cmd += client_args
         cmd = inv.cmd if shim is None else [str(SMTPSHIM), *shim, "--", *inv.cmd]
+        cmd = [*(prefix or []), *cmd]
         full = {**os.environ, "SMTPSHIM_CONFIG": "", "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
                 **(inv.env or {}), **(env or {})}
         full = {k: v for k, v in full.items() if v is not None}
