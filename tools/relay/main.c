@@ -215,6 +215,7 @@ int relay_session(const struct ready_context *ready)
 		return 1;
 	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
 	setup_run(&st, &s, ready);
+	spare_set_up(ready);
 	if (st.state == SETUP_FAILED) {
 		refuse(app, st.status, st.err);
 		setup_close(&st);
