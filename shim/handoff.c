@@ -171,31 +171,22 @@ static int connect_app(int fd, const struct listener *l, int *connected)
 	return rc;
 }
 
-/* No relay can run: answer the app ourselves with a 421 on a connection
- * accepted here, so the reason still lands where the app logs replies. */
-static int refuse_locally(int fd, const struct sockaddr *dst, struct listener *l,
-			  const char *why)
+/* No relay can run: answer the app ourselves with a 421 on its
+ * connection, accepted here, so the reason still lands where the app logs
+ * replies. */
+static void answer_locally(int listen_fd, const char *why)
 {
-	int connected;
-	int rc = connect_app(fd, l, &connected);
-	int saved = errno;
-	struct pollfd p = {l->fd, POLLIN, 0};
-
-	if (connected)
-		remember(fd, dst, l);
-	if (connected && poll(&p, 1, 1000) == 1) {
-		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c >= 0) {
-			char reply[CONFIG_ERROR_MAX + 64];
-			int n = snprintf(reply, sizeof reply, "421 4.3.5 smtpshim: %s\r\n", why);
-			if (n > 0)
-				write_all(c, reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply - 1);
-			close(c);
-		}
-	}
-	close(l->fd);
-	errno = saved;
-	return rc;
+	struct pollfd p = {listen_fd, POLLIN, 0};
+	if (poll(&p, 1, 1000) != 1)
+		return;
+	int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	char reply[CONFIG_ERROR_MAX + 64];
+	int n = snprintf(reply, sizeof reply, "421 4.3.5 smtpshim: %s\r\n", why);
+	if (n > 0)
+		write_all(c, reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply - 1);
+	close(c);
 }
 
 /* "PID NAME" for the relay's log line: the name ps and the journal show
@@ -232,51 +223,79 @@ static int session_text(const struct config *cfg, const struct sockaddr *dst, in
 				  program, buf, len);
 }
 
+/* A relay started for this connection: the descriptor to write the
+ * session text to, or -1 with why. */
+static int start_relay(const struct config *cfg, int listen_fd, char *why, size_t whylen)
+{
+	int fds[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+		snprintf(why, whylen, "cannot create a socket pair for the relay");
+		return -1;
+	}
+	int err = spawn_relay(cfg->helper, listen_fd, fds[0], config_relay_stderr(cfg),
+			      (int)cfg->timeout * 1000, why, whylen);
+	close(fds[0]);
+	if (err) {
+		close(fds[1]);
+		return -1;
+	}
+	return fds[1];
+}
+
+/* The app's socket has connected to our listener: a relay for it --
+ * the server's child that was offered the session, else one started now
+ * -- gets the session text, or the app gets a 421 from us. */
+static void hand_over(int fd, const struct sockaddr *dst, const struct config *cfg,
+		      const struct listener *l, int offered)
+{
+	char why[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
+	int relay = offered;
+
+	if (offered >= 0 && relay_server_taken(offered, cfg) < 0) {
+		close(offered);
+		relay = -1;
+	}
+	if (relay < 0 && (relay = start_relay(cfg, l->fd, why, sizeof why)) < 0) {
+		answer_locally(l->fd, why);
+		return;
+	}
+	/* Off the host's stack, which may be a small thread's: all the
+	 * settings and a section can take some room. */
+	char *text = mmap(NULL, SESSION_TEXT_MAX, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (text != MAP_FAILED) {
+		int n = session_text(cfg, dst, fd, text, SESSION_TEXT_MAX);
+		if (n > 0)
+			write_all(relay, text, (size_t)n);
+		munmap(text, SESSION_TEXT_MAX);
+	}
+	/* The relay reads up to "@end" and our close: without them it knows
+	 * the session text is incomplete. */
+	close(relay);
+}
+
 int handoff_connect(int fd, const struct sockaddr *dst, const struct config *cfg)
 {
 	struct listener l;
-	int session_fds[2];
-	char why[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
 
 	if (open_listener(socket_family(fd), &l) < 0)
 		return -1;
-	if (cfg->error[0])
-		return refuse_locally(fd, dst, &l, cfg->error);
-	/* The user's ready relay, else one started for this connection. */
-	session_fds[1] = relay_server_handoff(cfg, l.fd);
-	if (session_fds[1] < 0) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, session_fds) < 0)
-			return refuse_locally(fd, dst, &l,
-					      "cannot create a socket pair for the relay");
-		int err = spawn_relay(cfg->helper, l.fd, session_fds[0], config_relay_stderr(cfg),
-				      (int)cfg->timeout * 1000, why, sizeof why);
-		close(session_fds[0]);
-		if (err) {
-			close(session_fds[1]);
-			return refuse_locally(fd, dst, &l, why);
-		}
-	}
-	close(l.fd);
-
+	/* The user's ready relay is offered the session first, and wakes
+	 * while the app's socket connects. */
+	int offered = cfg->error[0] ? -1 : relay_server_offer(cfg, l.fd);
 	int connected;
 	int rc = connect_app(fd, &l, &connected);
 	int saved = errno;
 	if (connected) {
-		/* Off the host's stack, which may be a small thread's: all the
-		 * settings and a section can take some room. */
-		char *text = mmap(NULL, SESSION_TEXT_MAX, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (text != MAP_FAILED) {
-			int n = session_text(cfg, dst, fd, text, SESSION_TEXT_MAX);
-			if (n > 0)
-				write_all(session_fds[1], text, (size_t)n);
-			munmap(text, SESSION_TEXT_MAX);
-		}
 		remember(fd, dst, &l);
+		if (cfg->error[0])
+			answer_locally(l.fd, cfg->error);
+		else
+			hand_over(fd, dst, cfg, &l, offered);
+	} else if (offered >= 0) {
+		close(offered);
 	}
-	/* The relay reads up to "@end" and our close: without them it knows
-	 * the session text is incomplete, or that there is no session. */
-	close(session_fds[1]);
+	close(l.fd);
 	errno = saved;
 	return rc;
 }

@@ -153,7 +153,7 @@ static int await_child(int fd, int timeout_ms)
 	return rc == 1 && r == 'R' ? 0 : -1;
 }
 
-int relay_server_handoff(const struct config *cfg, int listen_fd)
+int relay_server_offer(const struct config *cfg, int listen_fd)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
@@ -161,11 +161,14 @@ int relay_server_handoff(const struct config *cfg, int listen_fd)
 	if (!cfg->relay_server || server_address(cfg->helper, &sa, &len) < 0)
 		return -1;
 	int fd = dial_or_start(cfg, &sa, len);
-	if (fd < 0)
-		return -1;
-	if (send_hello(fd, cfg, listen_fd) < 0 || await_child(fd, (int)cfg->timeout * 1000) < 0) {
+	if (fd >= 0 && send_hello(fd, cfg, listen_fd) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int relay_server_taken(int fd, const struct config *cfg)
+{
+	return await_child(fd, (int)cfg->timeout * 1000);
 }

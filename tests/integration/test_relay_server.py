@@ -29,10 +29,11 @@ RELAY = REPO / "tools" / "smtpshim-relay"
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
-def servers(helper: Path) -> dict[int, str]:
-    """Relay servers of this namespace running `helper`, pid -> uid."""
+def servers(helper: Path, comm: str = "smtpshim-server") -> dict[int, str]:
+    """Relay servers of this namespace running `helper`, pid -> uid
+    (comm="smtpshim-spare": the children they keep ready)."""
     found = {}
-    for pid in relays("smtpshim-server"):
+    for pid in relays(comm):
         try:
             if os.readlink(f"/proc/{pid}/exe") != str(helper):
                 continue
@@ -123,6 +124,8 @@ def test_server_exits_after_its_idle_time(message, pki, start_server, helper):
     assert servers(helper), "no server was started"
     assert wait_for(lambda: not servers(helper), timeout=5), \
         f"the server is still there 5 s after 1 s idle: {servers(helper)}"
+    assert wait_for(lambda: not servers(helper, "smtpshim-spare"), timeout=2), \
+        f"spares outlived their server: {servers(helper, 'smtpshim-spare')}"
 
 
 HELD_CLIENT = textwrap.dedent("""\
@@ -163,8 +166,11 @@ def test_killed_server_leaves_its_sessions_and_the_next_connection_works(
     body = "Subject: held\r\n\r\nheld open while the server died\r\n"
     p = held_session(pki, srv, helper, body)
     (pid,) = servers(helper)
+    assert servers(helper, "smtpshim-spare"), "no spare waits beside the server"
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not servers(helper)), "the server did not die"
+    assert wait_for(lambda: not servers(helper, "smtpshim-spare"), timeout=2), \
+        f"spares outlived their server: {servers(helper, 'smtpshim-spare')}"
     out = finish(p)
     assert "sent" in out, out
     assert [m.content for m in srv.received()] == [body.encode()]

@@ -214,6 +214,7 @@ static int serve_app(int app, const struct session *s, struct setup *st,
 		return 1;
 	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
 	setup_run(st, s, ready);
+	spare_set_up(ready);
 	record_setup(rec, st);
 	if (st->state == SETUP_FAILED) {
 		refuse(app, rec, st->outcome, st->status, st->err);

@@ -8,10 +8,12 @@
 
 #include <openssl/ssl.h>
 
-/* A TLS context built ahead, for the CA file it trusts ("" the system's). */
+/* A TLS context built ahead, for the CA file it trusts ("" the system's),
+ * and where the session tells the server that its set-up is over. */
 struct ready_context {
 	const char *ca_file;
 	SSL_CTX *ctx;
+	int report_fd;
 };
 
 /* Serves the abstract Unix socket NAME until IDLE seconds pass without a
@@ -23,5 +25,9 @@ int server_main(const char *name, const char *idle);
 void relay_start_up(void);
 void relay_tell_ready(void);
 int relay_session(const struct ready_context *ready);
+
+/* spare.c: the session's set-up (connect, TLS, AUTH) is over, whatever
+ * its result: the server may fork the next spare without slowing it. */
+void spare_set_up(const struct ready_context *ready);
 
 #endif

@@ -44,7 +44,7 @@ static enum setup_state greet_app_ourselves(struct setup *st)
 static enum setup_state on_context(struct setup *st, const struct session *s,
 				   const struct ready_context *ready)
 {
-	if (ready && !strcmp(ready->ca_file, s->cfg.ca_file)) {
+	if (ready && ready->ctx && !strcmp(ready->ca_file, s->cfg.ca_file)) {
 		st->ctx = ready->ctx;
 		return SETUP_UPSTREAM;
 	}
