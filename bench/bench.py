@@ -81,7 +81,7 @@ def run_client(setup, cmd):
     for line in p.stdout.splitlines():
         w = line.split()
         if w and w[0] == "session":
-            sessions.append(dict(zip(("connect", "greeting", "total", "bytes", "data"),
+            sessions.append(dict(zip(("connect", "greeting", "total", "bytes", "data", "data_cpu"),
                                      map(int, w[1:]))))
     return sessions
 
