@@ -138,7 +138,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard tests/unit/*.h too
 fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-# Benchmarks against a native TLS client and stunnel (needs root; about two
+# Benchmarks against a native TLS client and stunnel (needs root; about five
 # minutes; bench/run installs stunnel4 when it is missing): `make bench`,
 # or bench/run --quick for a smoke test.
 bench: all

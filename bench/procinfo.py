@@ -1,5 +1,5 @@
 """What /proc says about a running process: memory (KiB), CPU time, and
-which processes are relays of this network namespace.
+which processes are relays or relay servers of this network namespace.
 
 The memory figures:
   vm_hwm         peak resident set since the process started (VmHWM)
@@ -53,16 +53,28 @@ def cpu_ms(pid: int) -> float:
                for t in Path(f"/proc/{pid}/task").iterdir()) / 1e6
 
 
-def relays_here() -> set:
-    """pids of smtpshim-relay processes in our network namespace: only the
-    bench's own, whatever else runs on the machine."""
+def pids_here(*comms) -> set:
+    """pids of the processes named (comm) one of `comms` in our network
+    namespace: only the bench's own, whatever else runs on the machine."""
     ours = os.readlink("/proc/self/ns/net")
     pids = set()
     for d in Path("/proc").iterdir():
         try:
-            if d.name.isdigit() and (d / "comm").read_text().strip() == "smtpshim-relay" \
+            if d.name.isdigit() and (d / "comm").read_text().strip() in comms \
                     and os.readlink(d / "ns/net") == ours:
                 pids.add(int(d.name))
         except OSError:
             pass  # gone meanwhile
     return pids
+
+
+def relays_here() -> set:
+    """Relays in a session: started for it, or a relay server's spare
+    that took it (the spare renames itself then)."""
+    return pids_here("smtpshim-relay")
+
+
+def relay_servers_here() -> set:
+    """Relay servers and the spares they forked ahead (tools/relay/server.c,
+    spare.c): while any of them lives, the server's socket is there."""
+    return pids_here("smtpshim-server", "smtpshim-spare")
