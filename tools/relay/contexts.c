@@ -20,6 +20,7 @@ struct cached_context {
 };
 static struct cached_context contexts[CONTEXTS_MAX];
 static unsigned n_contexts, next_evict;
+static SSL_CTX *latest;
 
 static int same_file(const struct stat *a, const struct stat *b)
 {
@@ -53,6 +54,11 @@ int contexts_have(const char *ca_file)
 	return fresh;
 }
 
+SSL_CTX *contexts_latest(void)
+{
+	return latest;
+}
+
 SSL_CTX *contexts_get(const char *ca_file)
 {
 	struct stat st;
@@ -66,6 +72,7 @@ SSL_CTX *contexts_get(const char *ca_file)
 		SSL_CTX_free(c->ctx);
 	char err[512];
 	c->ctx = tls_context(ca_file, err, sizeof err);
+	latest = c->ctx ? c->ctx : latest;
 	snprintf(c->ca_file, sizeof c->ca_file, "%s", ca_file);
 	c->st = st;
 	c->have_st = have_st;

@@ -15,4 +15,7 @@ SSL_CTX *contexts_get(const char *ca_file);
 /* 1 if contexts_get(ca_file) would return a context without building. */
 int contexts_have(const char *ca_file);
 
+/* The context built last, whichever its CA file; NULL if none. */
+SSL_CTX *contexts_latest(void);
+
 #endif

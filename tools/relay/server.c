@@ -127,7 +127,9 @@ int server_main(const char *name, const char *idle_text)
 	if (pipe2(sv.alive, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv.reports) < 0)
 		return 1;
-	contexts_get(""); /* the system store, the one most sessions use */
+	/* No trust store is built before the first session says which one it
+	 * uses: that session's spare builds it, as a relay started for it
+	 * would, and the server builds it for the spares after. */
 	relay_tell_ready();
 	serve(&sv, idle);
 }

@@ -161,7 +161,7 @@ static int serve_session(const struct spare *sp, int conn, struct hello *h, SSL_
  * connection, takes those faults while nobody waits. */
 static void warm_up(void)
 {
-	SSL_CTX *ctx = contexts_get("");
+	SSL_CTX *ctx = contexts_latest();
 	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
 	if (!ssl)
 		return;
