@@ -313,3 +313,27 @@ def test_relay_server_no_starts_a_relay_per_connection(message, pki, start_serve
     run = deliver("curl", message, pki, srv, helper, relay_server="no")
     assert run.returncode == 0, run.describe()
     assert not servers(helper), "relay-server no, yet a server was started"
+
+
+def test_a_changed_ca_file_is_read_again_by_the_next_session(message, pki, start_server,
+                                                             shared_dir, helper):
+    # The server and its spares keep trust stores built ahead, by CA file:
+    # one whose file changed must not be trusted as it was.
+    srv = start_server("implicit")
+    ca = shared_dir / "ca.pem"
+    shutil.copy(pki.ca_file, ca)
+    shim = ["--ca-file", str(ca), "--mode", "tls", "--port", str(srv.port), "--allow-loopback"]
+
+    def send():
+        return run_client("curl", message, shim=shim, env=shim_env(helper))
+
+    for _ in range(3):  # the store is now built in the server and in its spares
+        assert send().returncode == 0
+    assert len(srv.received()) == 3 and len(servers(helper)) == 1
+    shutil.copy(pki.untrusted_ca_file, ca)
+    refused = send()
+    assert refused.returncode != 0 and "certif" in refused.output.lower(), refused.describe()
+    assert len(srv.received()) == 3
+    shutil.copy(pki.ca_file, ca)
+    assert send().returncode == 0
+    assert len(srv.received()) == 4
