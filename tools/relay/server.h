@@ -26,8 +26,8 @@ void relay_start_up(void);
 void relay_tell_ready(void);
 int relay_session(const struct ready_context *ready);
 
-/* spare.c: the session's set-up (connect, TLS, AUTH) is over, whatever
- * its result: the server may fork the next spare without slowing it. */
-void spare_set_up(const struct ready_context *ready);
+/* spare.c: the session is over, whatever its result: the server may
+ * fork the next spare without taking the CPU from it. */
+void spare_over(const struct ready_context *ready);
 
 #endif

@@ -172,11 +172,11 @@ static void warm_up(void)
 	ERR_clear_error();
 }
 
-void spare_set_up(const struct ready_context *ready)
+void spare_over(const struct ready_context *ready)
 {
 	if (!ready || ready->report_fd < 0)
 		return;
-	tell_server(ready->report_fd, SPARE_SET_UP, "");
+	tell_server(ready->report_fd, SPARE_OVER, "");
 	close(ready->report_fd);
 }
 

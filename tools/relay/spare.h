@@ -7,11 +7,11 @@
 /* What a spare tells the server over `report` (one datagram each):
  * 'T' as soon as it took a connection; 'C' and a CA file name when that
  * session's trust store was not built ahead, so the server builds it for
- * the spares to come; 'S' when the session's set-up is over. */
+ * the spares to come; 'E' when the session is over. */
 #define SPARE_TOOK 'T'
 #define SPARE_NEW_CA 'C'
-#define SPARE_SET_UP 'S'
-/* Where a session keeps `report` until its set-up is over. */
+#define SPARE_OVER 'E'
+/* Where a session keeps `report`. */
 #define SPARE_REPORT_FD 5
 
 /* Runs in the forked child; never returns.  listener: the server's
