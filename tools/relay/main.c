@@ -1,6 +1,7 @@
 /* smtpshim-relay: serves one intercepted connection.  Started by the shim
  * with the loopback listener on fd 3 and the session text on fd 4. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -201,6 +202,7 @@ static void relay(int app, const struct session *s, const struct setup *st, stru
 	if (st->local)
 		filter_local_session(&f, &st->ehlo);
 	filter_set_envelope_from(&f, s->cfg.envelope_from);
+	malloc_trim(0);
 	pump_run(&ends, &f, &res);
 	record_session(rec, &f, &res);
 	net_close_gently(app, 5);
