@@ -207,7 +207,7 @@ def report_sessions(family, warm, cold):
     first = get["shim-first"]
     summary(f"session_{family}_first_start_ms", native=get["native"][6], shim_first=first[6],
             shim_warm=get["shim"][6], first_ratio=first[7], warm_ratio=get["shim"][7],
-            target=SESSION_TARGET, meets_target=first[7] <= SESSION_TARGET)
+            target="reported")  # the issue asks for it beside the warm figure, with no bound
 
 
 # 2. Bulk ----------------------------------------------------------------------
@@ -532,11 +532,13 @@ def hook_overhead(setup, rounds):
           ["loop", "calls", "without", "with shim", "added", "ratio"], rows)
     note("refused: socket, connect to a closed loopback port, close; ebadf: connect on fd -1 "
          "(the hook's checks plus a system call that fails at once)")
-    note(f"target: at most {HOOK_TARGET:.2f}x (1 % slower); ebadf is the hook's cost against "
-         "a system call that does nothing, the worst case")
+    note(f"target: a connect() at most {HOOK_TARGET:.2f}x (1 % slower): the refused loop; "
+         "ebadf is the hook's cost against a system call that does nothing, reported only")
     for mode, _, base, shim, added, r in rows:
+        limits = ({"target": HOOK_TARGET, "meets_target": r <= HOOK_TARGET} if mode == "refused"
+                  else {"target": "reported"})
         summary(f"hook_ns_per_connect_{mode}", native=base, shim=shim, added=added, shim_ratio=r,
-                target=HOOK_TARGET, meets_target=r <= HOOK_TARGET)
+                **limits)
 
 
 # ---------------------------------------------------------------------------------
@@ -625,10 +627,12 @@ def main():
                 report_bulk(bulk(setup, a.bulk_mib, a.bulk_runs), a.bulk_mib)
             if "memory" in only:
                 measure_memory(setup, 3, a.concurrent, min(a.bulk_mib, 20))
-            if "concurrent" in only:
-                report_many(many_sessions(setup, a.concurrent_sessions), a.concurrent_sessions)
+            # (before the 1000 sessions, whose exiting threads and relays
+            # load the machine for a while after)
             if "hook" in only:
                 hook_overhead(setup, 7)
+            if "concurrent" in only:
+                report_many(many_sessions(setup, a.concurrent_sessions), a.concurrent_sessions)
             loadavg()
         finally:
             if stunnel:
