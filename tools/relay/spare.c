@@ -149,8 +149,6 @@ static int serve_session(const struct spare *sp, int conn, struct hello *h, SSL_
 	/* A session, as a relay started for it. */
 	prctl(PR_SET_NAME, "smtpshim-relay");
 	pthread_setname_np(sp->main, "smtpshim-relay");
-	if (write(RELAY_SESSION_FD, "R", 1) != 1)
-		return 1;
 	struct ready_context ready = {h->ca_file, ctx, SPARE_REPORT_FD};
 	return relay_session(&ready);
 }
@@ -191,8 +189,13 @@ static void *spare_thread(void *arg)
 		return (void *)0;
 	close(sp->listener);
 	close(sp->alive);
-	tell_server(sp->report, SPARE_TOOK, "");
-	if (!same_user(conn) || read_hello(conn, &h) < 0)
+	/* The shim waits in the program's connect() for this 'R': it comes
+	 * as soon as the session is ours (the listener is here), and the
+	 * rest of the set-up follows while the shim writes the session
+	 * text. */
+	int taken = same_user(conn) && read_hello(conn, &h) == 0 && write(conn, "R", 1) == 1;
+	tell_server(sp->report, SPARE_TOOK, ""); /* one spare less, whatever came */
+	if (!taken)
 		return (void *)1;
 	if (!contexts_have(h.ca_file))
 		tell_server(sp->report, SPARE_NEW_CA, h.ca_file);
