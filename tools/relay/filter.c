@@ -329,24 +329,37 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
  * comes the CR stays unread (offered again with the next read).  Returns
  * (size_t)-1 (f->error set) having forwarded only what precedes the CR or
  * LF that would end such a "." line. */
+/* The state after in[from, to), entered in state `s`, when no '.' lies
+ * there: only the last two bytes can leave state 0 (a CR; an LF after a
+ * CR or not). */
+static int state_after_plain(const char *in, size_t from, size_t to, int s)
+{
+	if (to == from)
+		return s;
+	char last = in[to - 1];
+	int before_cr = to - from >= 2 ? in[to - 2] == '\r' : s == 1;
+	return last == '\r' ? 1 : last == '\n' ? (before_cr ? 2 : 5) : 0;
+}
+
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
 	size_t room = buf_room(to_server), i;
-	const char *cr = NULL, *lf = NULL; /* the next CR and LF at or after i */
 	if (n > room)
 		n = room;
 	for (i = 0; i < n; i++) {
-		/* Inside a line only a CR or LF matters: skip to the next one at
-		 * memchr's pace, not byte by byte (each memchr result is kept
-		 * until passed, so the scan stays linear). */
-		if (f->data_state == 0) {
-			if (!cr || cr < in + i)
-				cr = memchr(in + i, '\r', n - i), cr = cr ? cr : in + n;
-			if (!lf || lf < in + i)
-				lf = memchr(in + i, '\n', n - i), lf = lf ? lf : in + n;
-			i = (size_t)((cr < lf ? cr : lf) - in);
+		/* Only a "." at a line start can end the message or smuggle one:
+		 * skip from dot to dot at memchr's pace, and take the state the
+		 * line breaks before it leave. */
+		if (f->data_state == 0 || f->data_state == 1 || f->data_state == 2 ||
+		    f->data_state == 5) {
+			const char *dot = memchr(in + i, '.', n - i);
+			size_t j = dot ? (size_t)(dot - in) : n;
+			f->data_state = state_after_plain(in, i, j, f->data_state);
+			i = j;
 			if (i == n)
 				break;
+			if (f->data_state == 0)
+				continue; /* a "." inside a line */
 		}
 		char c = in[i];
 		int s = f->data_state;
