@@ -312,6 +312,18 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	return 0;
 }
 
+/* The state after in[from, to), entered in state `s`, when no '.' lies
+ * there: only the last two bytes can leave state 0 (a CR; an LF after a
+ * CR or not). */
+static int state_after_plain(const char *in, size_t from, size_t to, int s)
+{
+	if (to == from)
+		return s;
+	char last = in[to - 1];
+	int before_cr = to - from >= 2 ? in[to - 2] == '\r' : s == 1;
+	return last == '\r' ? 1 : last == '\n' ? (before_cr ? 2 : 5) : 0;
+}
+
 /* Message content passes untouched; we only watch for CRLF "." CRLF.
  * A bare LF or a bare CR ends no line here, as RFC 5321 section 4.1.1.4
  * has it -- but some servers take a bare LF for a line end, and some
@@ -329,18 +341,6 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
  * comes the CR stays unread (offered again with the next read).  Returns
  * (size_t)-1 (f->error set) having forwarded only what precedes the CR or
  * LF that would end such a "." line. */
-/* The state after in[from, to), entered in state `s`, when no '.' lies
- * there: only the last two bytes can leave state 0 (a CR; an LF after a
- * CR or not). */
-static int state_after_plain(const char *in, size_t from, size_t to, int s)
-{
-	if (to == from)
-		return s;
-	char last = in[to - 1];
-	int before_cr = to - from >= 2 ? in[to - 2] == '\r' : s == 1;
-	return last == '\r' ? 1 : last == '\n' ? (before_cr ? 2 : 5) : 0;
-}
-
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
 	size_t room = buf_room(to_server), i;
