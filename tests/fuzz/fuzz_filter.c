@@ -77,7 +77,11 @@ static void scanner(const uint8_t *data, size_t size, size_t at)
 	r.n = field(data, size, &at, &r.sizes);
 	const char *in = (const char *)data + at;
 	size_t n = size - at;
-	if (data_reference(in, n) != data_through_filter(in, n, next_read, &r))
+	long want = data_reference(in, n);
+	if (want != data_through_filter(in, n, next_read, &r))
+		__builtin_trap();
+	r.next = 0;
+	if (!in_place_agrees(want, data_in_place(in, n, next_read, &r)))
 		__builtin_trap();
 }
 

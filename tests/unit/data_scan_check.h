@@ -99,4 +99,35 @@ static inline long data_through_filter(const char *in, size_t n, size_t (*next_c
 	return 0;
 }
 
+/* The same content through filter_pass_content(), which the pump uses to
+ * send content where it lies: the same shape of result, except that a
+ * refusal is -1 whatever its place (nothing it passed is sent then). */
+static inline long data_in_place(const char *in, size_t n, size_t (*next_chunk)(void *),
+				 void *ctx)
+{
+	size_t at = 0, unread = 0;
+	scan_start();
+	while (at < n) {
+		size_t chunk = unread + next_chunk(ctx);
+		if (chunk > n - at)
+			chunk = n - at;
+		size_t used = filter_pass_content(&scan_f, in + at, chunk);
+		if (used == (size_t)-1)
+			return -1;
+		if (scan_f.app != APP_DATA)
+			return (long)(at + used);
+		if (!used && at + chunk == n)
+			return 0;
+		unread = chunk - used;
+		at += used;
+	}
+	return 0;
+}
+
+/* Whether data_in_place's result says what data_reference's does. */
+static inline int in_place_agrees(long reference, long in_place)
+{
+	return reference < 0 ? in_place == -1 : in_place == reference;
+}
+
 #endif

@@ -343,9 +343,9 @@ static int state_after_plain(const char *in, size_t from, size_t to, int s)
  * LF that would end such a "." line. */
 static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
 {
-	size_t room = buf_room(to_server), i;
-	if (n > room)
-		n = room;
+	size_t i;
+	if (to_server && n > buf_room(to_server))
+		n = buf_room(to_server);
 	for (i = 0; i < n; i++) {
 		/* Only a "." at a line start can end the message or smuggle one:
 		 * skip from dot to dot at memchr's pace, and take the state the
@@ -380,7 +380,8 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 			after = s == 6 ? "LF" : "CR";
 		}
 		if (ended || after) {
-			buf_append(to_server, in, i);
+			if (to_server)
+				buf_append(to_server, in, i);
 			snprintf(f->error, sizeof f->error,
 				 "the message has a line \".\" %s a bare %s, which some servers take "
 				 "as its end (SMTP smuggling); refused",
@@ -398,7 +399,8 @@ static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_se
 			s = 0;
 		f->data_state = s;
 	}
-	buf_append(to_server, in, i);
+	if (to_server)
+		buf_append(to_server, in, i);
 	if (f->app == APP_COMMAND)
 		f->queue[(f->q_head + f->q_len++) % FILTER_PENDING_MAX].kind = PEND_DOT;
 	return i;
@@ -431,6 +433,17 @@ static size_t command_bytes(struct filter *f, const char *in, size_t n, struct b
 	int rc = command(f, to_server, to_app);
 	f->line_len = 0;
 	return rc < 0 ? (size_t)-1 : take;
+}
+
+size_t filter_pass_content(struct filter *f, const char *in, size_t n)
+{
+	if (f->app_failed)
+		return (size_t)-1;
+	if (f->app != APP_DATA || f->q_len == FILTER_PENDING_MAX)
+		return 0;
+	size_t k = data(f, in, n, NULL);
+	f->app_failed = k == (size_t)-1;
+	return k;
 }
 
 size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,

@@ -106,6 +106,12 @@ void filter_flush(struct filter *f, struct buf *to_app);
 size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,
 		       struct buf *to_app);
 
+/* Message content (in DATA, with room for the reply to its end): how
+ * many of in[0, n) pass to the server as they are, which the caller sends
+ * from where they lie instead of having them copied; 0 when not in
+ * content (use filter_from_app); (size_t)-1 as filter_from_app. */
+size_t filter_pass_content(struct filter *f, const char *in, size_t n);
+
 /* Consumes server bytes; returns how many, or (size_t)-1 when the server
  * broke the protocol (f->error says how). */
 size_t filter_from_server(struct filter *f, const char *in, size_t n, struct buf *to_app);

@@ -79,14 +79,19 @@ static int read_server(SSL *ssl, struct side *s)
 	return !w;
 }
 
-static int write_server(SSL *ssl, struct side *s)
+/* What goes to the server next: message content the filter passed where
+ * it lies in app_in (`passed` bytes at its front), else to_server. */
+static int write_server(SSL *ssl, struct side *s, size_t *passed)
 {
-	if (!to_server.len || s->failed)
+	struct buf *from = *passed ? &app_in : &to_server;
+	size_t len = *passed ? *passed : to_server.len;
+	if (!len || s->failed)
 		return 0;
-	int n = SSL_write(ssl, buf_data(&to_server),
-			  to_server.len > 1 << 30 ? 1 << 30 : (int)to_server.len);
+	int n = SSL_write(ssl, buf_data(from), len > 1 << 30 ? 1 << 30 : (int)len);
 	if (n > 0) {
-		buf_consume(&to_server, (size_t)n);
+		buf_consume(from, (size_t)n);
+		if (*passed)
+			*passed -= (size_t)n;
 		return 1;
 	}
 	short w = tls_wants(ssl, n);
@@ -104,6 +109,7 @@ struct pump {
 	int closing_sent;    /* close_notify sent (or never to be) */
 	int broken;          /* a 421 is on its way to the app: nothing more is filtered */
 	int upstream_cut;    /* nothing more goes to the server */
+	size_t passed;       /* app_in's first bytes: content the filter passed, sent from there */
 	long long give_up;   /* deadline once the app has gone */
 	struct pump_result *r;
 };
@@ -138,6 +144,7 @@ static void refuse_app(struct pump *p)
 	tell_app(p, p->f->app_failure, "4.5.0", p->f->error);
 	to_server.start = to_server.len = 0;
 	app_in.start = app_in.len = 0;
+	p->passed = 0;
 }
 
 /* Queued bytes through the filter, both ways; whether anything moved. */
@@ -148,16 +155,21 @@ static int filter_step(struct pump *p)
 	filter_flush(p->f, &to_app); /* local replies that waited for room */
 	moved |= to_app.len != before;
 
-	if (app_in.len && !p->broken) {
+	/* Message content goes from app_in as it is, once what the filter
+	 * queued before it is out: the bulk of a session is never copied. */
+	if (app_in.len && !p->broken && !p->passed && !to_server.len) {
+		size_t k = filter_pass_content(p->f, buf_data(&app_in), app_in.len);
+		p->passed = k == (size_t)-1 ? 0 : k;
+		moved |= k > 0;
+		if (k == (size_t)-1)
+			goto refused;
+	}
+	if (app_in.len && !p->broken && !p->passed) {
 		size_t k = filter_from_app(p->f, buf_data(&app_in), app_in.len, &to_server, &to_app);
-		if (k == (size_t)-1) {
-			refuse_app(p);
-			p->broken = p->upstream_cut = p->closing_sent = 1;
-			moved = 1;
-		} else {
-			buf_consume(&app_in, k);
-			moved |= k > 0;
-		}
+		if (k == (size_t)-1)
+			goto refused;
+		buf_consume(&app_in, k);
+		moved |= k > 0;
 	}
 	if (server_in.len && !p->broken) {
 		size_t k = filter_from_server(p->f, buf_data(&server_in), server_in.len, &to_app);
@@ -172,6 +184,10 @@ static int filter_step(struct pump *p)
 		moved |= k > 0;
 	}
 	return moved;
+refused:
+	refuse_app(p);
+	p->broken = p->upstream_cut = p->closing_sent = 1;
+	return 1;
 }
 
 /* Reads and writes on both sockets as far as they go without waiting. */
@@ -179,7 +195,7 @@ static int io_step(struct pump *p)
 {
 	int moved = 0;
 	if (!p->upstream_cut)
-		moved |= write_server(p->e->ssl, &p->server);
+		moved |= write_server(p->e->ssl, &p->server, &p->passed);
 	moved |= write_app(p->e->app, &p->app);
 	moved |= read_app(p->e->app, &p->app);
 	moved |= read_server(p->e->ssl, &p->server);
