@@ -1,4 +1,5 @@
 #include "filter.h"
+#include "filter_content.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -312,103 +313,6 @@ static int command(struct filter *f, struct buf *to_server, struct buf *to_app)
 	return 0;
 }
 
-/* The state after in[from, to), entered in state `s`, when no '.' lies
- * there: only the last two bytes can leave state 0 (a CR; an LF after a
- * CR or not). */
-static int state_after_plain(const char *in, size_t from, size_t to, int s)
-{
-	if (to == from)
-		return s;
-	char last = in[to - 1];
-	int before_cr = to - from >= 2 ? in[to - 2] == '\r' : s == 1;
-	return last == '\r' ? 1 : last == '\n' ? (before_cr ? 2 : 5) : 0;
-}
-
-/* Message content passes untouched; we only watch for CRLF "." CRLF.
- * A bare LF or a bare CR ends no line here, as RFC 5321 section 4.1.1.4
- * has it -- but some servers take a bare LF for a line end, and some
- * appliances ("clean CR/LF" settings) a bare CR: they would find the end
- * of the message in "\n.\n", "\r.\r", "\r\n.\rX" and the like, where we
- * (and the servers that follow the RFC) find none, and read the rest of
- * the content as commands (SMTP smuggling).  So a line "." with a bare CR
- * or bare LF on either side is never passed on; clients that end lines
- * with a bare LF dot-stuff such a line ("\n..").
- * data_state: 0 inside a line, 1 after a CR (bare or not: the next byte
- * tells), 2 at a line start after CRLF, 3 after "." there, 5 at a line
- * start after a bare LF, 6 after "." there, 7 after "." that follows a
- * bare CR.  A CR after state 3 is taken only with the byte after it, which
- * decides between the end of the message and a bare CR; until that byte
- * comes the CR stays unread (offered again with the next read).  Returns
- * (size_t)-1 (f->error set) having forwarded only what precedes the CR or
- * LF that would end such a "." line. */
-static size_t data(struct filter *f, const char *in, size_t n, struct buf *to_server)
-{
-	size_t i;
-	if (to_server && n > buf_room(to_server))
-		n = buf_room(to_server);
-	for (i = 0; i < n; i++) {
-		/* Only a "." at a line start can end the message or smuggle one:
-		 * skip from dot to dot at memchr's pace, and take the state the
-		 * line breaks before it leave. */
-		if (f->data_state == 0 || f->data_state == 1 || f->data_state == 2 ||
-		    f->data_state == 5) {
-			const char *dot = memchr(in + i, '.', n - i);
-			size_t j = dot ? (size_t)(dot - in) : n;
-			f->data_state = state_after_plain(in, i, j, f->data_state);
-			i = j;
-			if (i == n)
-				break;
-			if (f->data_state == 0)
-				continue; /* a "." inside a line */
-		}
-		char c = in[i];
-		int s = f->data_state;
-		const char *ended = NULL, *after = NULL; /* why a "." line is refused */
-		if (s == 3 && c == '\r') {
-			if (i + 1 == n)
-				break; /* the CR waits for the byte after it */
-			if (in[i + 1] == '\n') {
-				i += 2;
-				f->app = APP_COMMAND;
-				f->data_state = 0;
-				break;
-			}
-			ended = "CR";
-		} else if ((s == 3 || s == 6 || s == 7) && c == '\n') {
-			ended = "LF";
-		} else if ((s == 6 || s == 7) && c == '\r') {
-			after = s == 6 ? "LF" : "CR";
-		}
-		if (ended || after) {
-			if (to_server)
-				buf_append(to_server, in, i);
-			snprintf(f->error, sizeof f->error,
-				 "the message has a line \".\" %s a bare %s, which some servers take "
-				 "as its end (SMTP smuggling); refused",
-				 ended ? "ended by" : "after", ended ? ended : after);
-			f->app_failure = OUTCOME_SMUGGLING;
-			return (size_t)-1;
-		}
-		if (c == '\r')
-			s = 1;
-		else if (c == '\n')
-			s = s == 1 ? 2 : 5;
-		else if (c == '.')
-			s = s == 2 ? 3 : s == 5 ? 6 : s == 1 ? 7 : 0;
-		else
-			s = 0;
-		f->data_state = s;
-	}
-	if (to_server)
-		buf_append(to_server, in, i);
-	if (f->app == APP_COMMAND)
-		f->queue[(f->q_head + f->q_len++) % FILTER_PENDING_MAX].kind = PEND_DOT;
-	return i;
-}
-
-/* Bytes of a command line, up to its LF or all there are; at the LF the
- * line is a command.  Returns the bytes taken, (size_t)-1 when the session
- * must end (f->error). */
 static size_t command_bytes(struct filter *f, const char *in, size_t n, struct buf *to_server,
 			    struct buf *to_app)
 {
@@ -435,17 +339,6 @@ static size_t command_bytes(struct filter *f, const char *in, size_t n, struct b
 	return rc < 0 ? (size_t)-1 : take;
 }
 
-size_t filter_pass_content(struct filter *f, const char *in, size_t n)
-{
-	if (f->app_failed)
-		return (size_t)-1;
-	if (f->app != APP_DATA || f->q_len == FILTER_PENDING_MAX)
-		return 0;
-	size_t k = data(f, in, n, NULL);
-	f->app_failed = k == (size_t)-1;
-	return k;
-}
-
 size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *to_server,
 		       struct buf *to_app)
 {
@@ -459,7 +352,7 @@ size_t filter_from_app(struct filter *f, const char *in, size_t n, struct buf *t
 		if (f->app == APP_DATA) {
 			if (f->q_len == FILTER_PENDING_MAX)
 				break;
-			size_t k = data(f, in + used, n - used, to_server);
+			size_t k = filter_content(f, in + used, n - used, to_server);
 			if (k == (size_t)-1) {
 				f->app_failed = 1;
 				return k;
