@@ -16,6 +16,7 @@
 
 #include "shim/names.h"
 #include "check.h"
+#include "race.h"
 
 /* 198.51.100.<host>, a documentation address. */
 static struct in_addr v4(int host)
@@ -234,24 +235,13 @@ static void *racing_reader(void *arg)
 
 static void test_a_name_is_never_read_half_written(void)
 {
-	pthread_t w[RACE_WRITERS], r[RACE_READERS];
 	char probe[256];
 	racing_name(probe, 'q', 17);
 	CHECK(is_racing_name(probe)); /* the check itself tells a mix apart */
 	probe[100] = 'r';
 	CHECK(!is_racing_name(probe));
 
-	for (long i = 0; i < RACE_READERS; i++)
-		pthread_create(&r[i], NULL, racing_reader, NULL);
-	for (long i = 0; i < RACE_WRITERS; i++)
-		pthread_create(&w[i], NULL, racing_writer, (void *)i);
-	struct timespec t = {RACE_MS / 1000, RACE_MS % 1000 * 1000000L};
-	nanosleep(&t, NULL);
-	atomic_store(&racing_done, 1);
-	for (int i = 0; i < RACE_WRITERS; i++)
-		pthread_join(w[i], NULL);
-	for (int i = 0; i < RACE_READERS; i++)
-		pthread_join(r[i], NULL);
+	race_run(racing_writer, RACE_WRITERS, racing_reader, RACE_READERS, RACE_MS, &racing_done);
 	CHECK(atomic_load(&reads) > 1000);
 	CHECK(atomic_load(&torn) == 0);
 	if (atomic_load(&torn))

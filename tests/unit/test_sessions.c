@@ -16,6 +16,7 @@
 
 #include "shim/sessions.h"
 #include "check.h"
+#include "race.h"
 
 /* A TCP socket bound to a loopback port of its own, as an intercepted
  * socket is (its own address is what the table checks). */
@@ -170,7 +171,6 @@ static void *racing_reader(void *arg)
 
 static void test_an_entry_is_never_read_half_written(void)
 {
-	pthread_t w[RACE_WRITERS], r[RACE_READERS];
 	racing_fd = bound_socket();
 	struct intercepted_socket probe = racing_session(7);
 	CHECK(is_whole(&probe)); /* the check itself tells a mix apart */
@@ -179,17 +179,7 @@ static void test_an_entry_is_never_read_half_written(void)
 	for (int h = 1; h <= 250; h++)
 		racing_sessions[h - 1] = racing_session(h);
 
-	for (long i = 0; i < RACE_READERS; i++)
-		pthread_create(&r[i], NULL, racing_reader, NULL);
-	for (long i = 0; i < RACE_WRITERS; i++)
-		pthread_create(&w[i], NULL, racing_writer, (void *)i);
-	struct timespec t = {RACE_MS / 1000, RACE_MS % 1000 * 1000000L};
-	nanosleep(&t, NULL);
-	atomic_store(&racing_done, 1);
-	for (int i = 0; i < RACE_WRITERS; i++)
-		pthread_join(w[i], NULL);
-	for (int i = 0; i < RACE_READERS; i++)
-		pthread_join(r[i], NULL);
+	race_run(racing_writer, RACE_WRITERS, racing_reader, RACE_READERS, RACE_MS, &racing_done);
 	CHECK(atomic_load(&seen) > 1000);
 	CHECK(atomic_load(&torn) == 0);
 	if (atomic_load(&torn))
