@@ -11,54 +11,16 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/relay_handoff.h"
 #include "settings.h"
 #include "spawn.h"
-
-/* FNV-1a: a name, not a secret -- whoever sits on it is checked by uid. */
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	return h;
-}
-
-/* One server per user, relay program (a rebuilt or upgraded relay has
- * another inode or time, so an old server is never asked to serve a new
- * build's sessions: it idles out) and relay environment (PATH and HOME,
- * which the password command and "~/" see). */
-static int server_address(const char *helper, struct sockaddr_un *sa, socklen_t *len)
-{
-	struct stat st;
-	if (stat(helper, &st) < 0)
-		return -1;
-	uint64_t h = 14695981039346656037ULL;
-	h = mix(h, &st.st_dev, sizeof st.st_dev);
-	h = mix(h, &st.st_ino, sizeof st.st_ino);
-	h = mix(h, &st.st_size, sizeof st.st_size);
-	h = mix(h, &st.st_mtim, sizeof st.st_mtim);
-	char *const *env = shim_relay_environment();
-	for (char *const *e = env; e && *e; e++)
-		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
-			h = mix(h, *e, strlen(*e) + 1);
-	h = mix(h, env ? "trusted" : "fixed", 6);
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, RELAY_SERVER_PREFIX "%u/%016llx",
-			 (unsigned)geteuid(), (unsigned long long)h);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	return 0;
-}
 
 static int dial(const struct sockaddr_un *sa, socklen_t len)
 {
@@ -158,7 +120,7 @@ int relay_server_offer(const struct config *cfg, int listen_fd)
 	struct sockaddr_un sa;
 	socklen_t len;
 
-	if (!cfg->relay_server || server_address(cfg->helper, &sa, &len) < 0)
+	if (!cfg->relay_server || relay_server_address(cfg->helper, shim_relay_environment(), &sa, &len) < 0)
 		return -1;
 	int fd = dial_or_start(cfg, &sa, len);
 	if (fd >= 0 && send_hello(fd, cfg, listen_fd) < 0) {

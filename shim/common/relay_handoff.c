@@ -1,7 +1,11 @@
 #include "relay_handoff.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "addr.h"
 
@@ -34,4 +38,36 @@ void relay_environment(char *const *env, char **out, size_t max)
 		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
 			out[n++] = *e;
 	out[n] = NULL;
+}
+
+/* FNV-1a: a name, not a secret -- whoever sits on it is checked by uid. */
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+int relay_server_address(const char *helper, char *const *env, struct sockaddr_un *sa,
+			 socklen_t *len)
+{
+	struct stat st;
+	if (stat(helper, &st) < 0)
+		return -1;
+	uint64_t h = 14695981039346656037ULL;
+	h = mix(h, &st.st_dev, sizeof st.st_dev);
+	h = mix(h, &st.st_ino, sizeof st.st_ino);
+	h = mix(h, &st.st_size, sizeof st.st_size);
+	h = mix(h, &st.st_mtim, sizeof st.st_mtim);
+	for (char *const *e = env; e && *e; e++)
+		if (!strncmp(*e, "PATH=", 5) || !strncmp(*e, "HOME=", 5))
+			h = mix(h, *e, strlen(*e) + 1);
+	h = mix(h, env ? "trusted" : "fixed", 6);
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, RELAY_SERVER_PREFIX "%u/%016llx",
+			 (unsigned)geteuid(), (unsigned long long)h);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	return 0;
 }

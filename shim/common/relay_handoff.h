@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "config.h"
 
@@ -46,5 +47,14 @@ void relay_environment(char *const *env, char **out, size_t max);
 #define RELAY_SERVER_PREFIX "smtpshim-relay/"
 #define RELAY_SERVER_HELLO "smtpshim-session/1"
 #define RELAY_SERVER_HELLO_MAX (CONFIG_PATH_MAX + 4096 + 64)
+
+/* The server's address for this user, relay program (a rebuilt or
+ * upgraded relay has another inode or time, so an old server is never
+ * asked to serve a new build's sessions: it idles out) and relay
+ * environment (PATH and HOME of env, which the password command and "~/"
+ * see; env NULL: the fixed one a relay gets where the environment is not
+ * trusted).  -1 if the relay program is not there. */
+int relay_server_address(const char *helper, char *const *env, struct sockaddr_un *sa,
+			 socklen_t *len);
 
 #endif

@@ -337,3 +337,27 @@ def test_a_changed_ca_file_is_read_again_by_the_next_session(message, pki, start
     shutil.copy(pki.ca_file, ca)
     assert send().returncode == 0
     assert len(srv.received()) == 4
+
+
+def run_wrapper(helper, *args):
+    return subprocess.run([str(SMTPSHIM), *args], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "SMTPSHIM_CONFIG": "", **shim_env(helper)})
+
+
+def test_the_wrapper_starts_the_server_before_the_command_connects(message, pki, start_server,
+                                                                   helper):
+    # a command that never connects: the server is there all the same
+    assert run_wrapper(helper, "--", "true").returncode == 0
+    started = wait_for(lambda: servers(helper), timeout=5)
+    assert len(started) == 1, f"servers: {started}"
+    assert wait_for(lambda: servers(helper, "smtpshim-spare")), "the server keeps no spare"
+    assert run_wrapper(helper, "--", "true").returncode == 0
+    srv = start_server("implicit")
+    assert_delivered(srv, deliver("curl", message, pki, srv, helper), tls=True)
+    assert servers(helper) == started, "a second server, not the one started ahead"
+
+
+def test_the_wrapper_starts_no_server_with_relay_server_no(helper):
+    assert run_wrapper(helper, "--relay-server", "no", "--", "true").returncode == 0
+    time.sleep(0.5)
+    assert not servers(helper)

@@ -125,12 +125,14 @@ int server_main(const char *name, const char *idle_text)
 		relay_tell_ready();
 		return errno == EADDRINUSE ? 0 : 1;
 	}
+	/* Ready once bound, and before any descriptor of ours could sit on
+	 * fd 5, which relay_tell_ready() takes for its pipe.  No trust store
+	 * is built before the first session says which one it uses: that
+	 * session's spare builds it, as a relay started for it would, and the
+	 * server builds it for the spares after. */
+	relay_tell_ready();
 	if (pipe2(sv.alive, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv.reports) < 0)
 		return 1;
-	/* No trust store is built before the first session says which one it
-	 * uses: that session's spare builds it, as a relay started for it
-	 * would, and the server builds it for the spares after. */
-	relay_tell_ready();
 	serve(&sv, idle);
 }

@@ -15,6 +15,7 @@
 #include "listen.h"
 #include "shell_env.h"
 #include "root_settings.h"
+#include "server_ahead.h"
 
 #ifndef SMTPSHIM_VERSION
 #define SMTPSHIM_VERSION "0.1"
@@ -252,13 +253,14 @@ static void check_default_config(void)
 				"with this as a 421)\n", err);
 }
 
-/* The settings as the command's processes will see them: refused here
- * when they cannot work, and written down for root's processes, which
- * believe no environment (shim/common/root_settings.h). */
+static struct config eff; /* the settings as the command's processes will see them */
+
+/* Those settings: refused here when they cannot work, and written down
+ * for root's processes, which believe no environment
+ * (shim/common/root_settings.h). */
 static void hand_over_settings(void)
 {
 	extern char **environ;
-	static struct config eff;
 	char err[CONFIG_ERROR_MAX];
 
 	config_load(&eff, environ);
@@ -385,6 +387,7 @@ int main(int argc, char **argv)
 	executable_inspect(argv[i], &exe);
 	check_reachable(argv[i], &exe);
 	prepare_preload(lib, sizeof lib);
+	server_ahead(&eff, getenv("SMTPSHIM_HELPER"));
 	preload(lib);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "smtpshim: cannot run %s: %s\n", argv[i], strerror(errno));
