@@ -136,11 +136,18 @@ static void tell_server(int report, char what, const char *ca_file)
  * then that relay's session, with the context built ahead. */
 static int serve_session(const struct spare *sp, int conn, struct hello *h, SSL_CTX *ctx)
 {
-	int nul = open("/dev/null", O_RDWR);
-	if (dup2(h->fds[0], RELAY_LISTEN_FD) < 0 || dup2(conn, RELAY_SESSION_FD) < 0 ||
-	    dup2(sp->report, SPARE_REPORT_FD) < 0 ||
-	    (h->with_stderr && h->fds[1] >= 0 ? dup2(h->fds[1], 2) : dup2(nul, 2)) < 0)
-		return 1;
+	/* Each descriptor first above the places they go to: any of them may
+	 * sit on 2-5 now (where the server's descriptors left room), and one
+	 * dup2 would close another before it is moved. */
+	int from[4] = {h->with_stderr && h->fds[1] >= 0 ? h->fds[1] : open("/dev/null", O_RDWR),
+		       h->fds[0], conn, sp->report};
+	int to[4] = {2, RELAY_LISTEN_FD, RELAY_SESSION_FD, SPARE_REPORT_FD};
+	for (int i = 0; i < 4; i++)
+		if (from[i] < 0 || (from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, SPARE_REPORT_FD + 1)) < 0)
+			return 1;
+	for (int i = 0; i < 4; i++)
+		if (dup2(from[i], to[i]) < 0)
+			return 1;
 	syscall(SYS_close_range, SPARE_REPORT_FD + 1, ~0U, 0);
 	for (int fd = RELAY_LISTEN_FD; fd <= SPARE_REPORT_FD; fd++)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
