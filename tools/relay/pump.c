@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -110,6 +112,7 @@ struct pump {
 	int broken;          /* a 421 is on its way to the app: nothing more is filtered */
 	int upstream_cut;    /* nothing more goes to the server */
 	size_t passed;       /* app_in's first bytes: content the filter passed, sent from there */
+	unsigned long long released_at; /* app bytes moved when the queues were last given back */
 	long long give_up;   /* deadline once the app has gone */
 	struct pump_result *r;
 };
@@ -232,10 +235,35 @@ static int ends_step(struct pump *p)
 	       (p->give_up && net_now_ms() > p->give_up);
 }
 
+/* After a large message the queues' pages stay written, and the session
+ * may be held open for long after: they are given back once all four are
+ * empty and the session waits.  A session of small commands never pays
+ * the system call and the faults after it: only after this many bytes. */
+#define RELEASE_AFTER (256 * 1024)
+
+static void release_queues(struct pump *p)
+{
+	struct buf *q[] = {&app_in, &to_server, &server_in, &to_app};
+	unsigned long long moved = p->app.in + p->app.out;
+	if (moved - p->released_at < RELEASE_AFTER || app_in.len || to_server.len ||
+	    server_in.len || to_app.len)
+		return;
+	p->released_at = moved;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		uintptr_t from = ((uintptr_t)q[i]->d + page - 1) & ~(page - 1);
+		uintptr_t to = ((uintptr_t)q[i]->d + BUF_CAP) & ~(page - 1);
+		q[i]->start = 0;
+		if (to > from)
+			madvise((void *)from, to - from, MADV_DONTNEED);
+	}
+}
+
 /* Waits for either socket (bounded once the app has gone); -1 if poll
  * itself fails. */
 static int wait_step(struct pump *p)
 {
+	release_queues(p);
 	struct pollfd fds[2] = {{p->e->app, p->app.want, 0}, {p->e->server, p->server.want, 0}};
 	if (!p->server.eof && !p->server.want && buf_room(&server_in))
 		fds[1].events |= POLLIN;
