@@ -128,7 +128,7 @@ unit: $(UNIT_BIN)
 # libFuzzer: `make fuzz` (FUZZ_SECONDS each, longer by hand); `make test`
 # runs a short round over the checked-in corpus.
 FUZZ_SECONDS ?= 10
-FUZZ_SRC := $(CORE_SRC) tools/relay/smtp_reply.c tools/relay/sasl.c tools/relay/filter.c tools/relay/filter_content.c tools/relay/log.c tools/relay/session.c tools/relay/net.c
+FUZZ_SRC := $(CORE_SRC) tools/relay/smtp_reply.c tools/relay/sasl.c tools/relay/filter.c tools/relay/filter_content.c tools/relay/log.c tools/relay/session.c tools/relay/net.c tools/relay/zero.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard tests/unit/*.h tools/relay/*.h shim/common/*.h)
 	@mkdir -p $(dir $@)

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "zero.h"
 
 /* Replies the relay gives itself; room for them is kept in to_app. */
 #define LOCAL_REPLY_MAX 128
@@ -36,7 +37,7 @@ static const char *const hidden_keywords[] = {"STARTTLS", "CHUNKING", "BINARYMIM
 
 void filter_init(struct filter *f, int expect_greeting)
 {
-	memset(f, 0, sizeof *f);
+	zero_lazily(f, sizeof *f);
 	reply_parser_init(&f->parser);
 	if (expect_greeting)
 		f->queue[f->q_len++].kind = PEND_REPLY;

@@ -7,6 +7,7 @@
 #include "shim/common/addr.h"
 #include "log_target.h"
 #include "net.h"
+#include "zero.h"
 
 /* The most of one value that goes into the line (a server's reply, a
  * certificate subject): enough to read, never a line without end. */
@@ -14,7 +15,7 @@
 
 void record_start(struct record *r, const struct session *s)
 {
-	memset(r, 0, sizeof *r);
+	zero_lazily(r, sizeof *r);
 	r->start_ms = net_now_ms();
 	r->s = s;
 }

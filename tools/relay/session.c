@@ -9,6 +9,7 @@
 #include "shim/common/addr.h"
 #include "shim/common/text.h"
 #include "net.h"
+#include "zero.h"
 
 /* The '@' lines, in the order the shim writes them, each exactly once. */
 static const char *const at_lines[] = {"@dest", "@name", "@client", "@program", "@end"};
@@ -137,7 +138,7 @@ int session_read(int fd, struct session *s, long long deadline, char *err, size_
 	static char text[SESSION_TEXT_MAX + 1];
 	size_t next_at = 0; /* the '@' line expected next */
 
-	memset(s, 0, sizeof *s);
+	zero_lazily(s, sizeof *s);
 	config_defaults(&s->cfg);
 	if (read_text(fd, text, sizeof text, deadline, err, errlen) < 0)
 		return -1;

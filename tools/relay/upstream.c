@@ -15,6 +15,7 @@
 #include "attempt.h"
 #include "cache.h"
 #include "tls.h"
+#include "zero.h"
 
 #define MAX_ADDRS 8
 
@@ -86,7 +87,7 @@ static size_t make_attempts(const struct plan_entry *plan, size_t nplan, const s
 	for (size_t i = 0; i < nplan; i++)
 		for (size_t k = 0; k < t->n && n < MAX_ATTEMPTS; k++) {
 			struct attempt *a = &at[n++];
-			memset(a, 0, sizeof *a);
+			zero_lazily(a, sizeof *a);
 			a->fd = -1;
 			a->starttls = plan[i].starttls;
 			a->port = plan[i].port;
