@@ -265,9 +265,9 @@ static int wait_step(struct pump *p)
 {
 	release_queues(p);
 	struct pollfd fds[2] = {{p->e->app, p->app.want, 0}, {p->e->server, p->server.want, 0}};
-	if (!p->server.eof && !p->server.want && buf_room(&server_in))
+	if (!p->server.eof && !p->server.want && buf_tail_room(&server_in))
 		fds[1].events |= POLLIN;
-	if (!p->app.eof && !p->app.want && buf_room(&app_in))
+	if (!p->app.eof && !p->app.want && buf_tail_room(&app_in))
 		fds[0].events |= POLLIN;
 	int wait_ms = p->give_up ? (int)(p->give_up - net_now_ms()) : -1;
 	if (p->give_up && wait_ms < 0)
