@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/common/config.h"
@@ -115,6 +116,9 @@ int server_main(const char *name, const char *idle_text)
 	}
 	prctl(PR_SET_NAME, "smtpshim-server"); /* ps tells it from its sessions */
 	relay_start_up();
+	/* The time zone for the sessions' log lines, read once here rather
+	 * than by each session in the middle of its handshake. */
+	tzset();
 	/* Children are reaped by the kernel: the server waits for none. */
 	struct sigaction ign = {.sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT};
 	sigemptyset(&ign.sa_mask);
