@@ -4,9 +4,32 @@ import pytest
 
 from harness.checks import assert_delivered, assert_nothing_stored
 from harness.clients import run_client, shim_args
+from harness.message import Message
 
 # shim --mode -> what the upstream server speaks
 UPSTREAM = {"tls": "implicit", "starttls": "starttls"}
+
+
+def large_message() -> Message:
+    """About 6 MiB whose lines of every length from 0 to 997 put line ends,
+    leading dots and lone dots at every offset of the relay's 64 KiB queues
+    and 16 KiB TLS records, where the queue's bytes wait or move."""
+    lines, i = [], 0
+    while sum(map(len, lines)) < 6 << 20:
+        n = (i * 7919) % 998
+        body = (f"{i:07d} " * (n // 8 + 1))[:n]
+        lines.append([body, "." + body[1:], ".", ".." + body[2:]][i % 4] if n else "")
+        i += 1
+    data = "\r\n".join(["Subject: large", "", *lines, "end"]).encode() + b"\r\n"
+    return Message("alice@client.test", ("bob@mail.test",), data)
+
+
+@pytest.mark.parametrize("mode", sorted(UPSTREAM))
+def test_large_message_arrives_byte_identical(mode, pki, start_server, trap25):
+    srv = start_server(UPSTREAM[mode])
+    run = run_client("smtplib", large_message(), shim=shim_args(pki, mode=mode, port=srv.port))
+    assert_delivered(srv, run, tls=True)
+    assert_nothing_stored(trap25)
 
 
 @pytest.mark.parametrize("mode", sorted(UPSTREAM))
