@@ -56,6 +56,23 @@ static int fork_spare(struct server *sv)
 	return pid < 0 ? -1 : 0;
 }
 
+/* A trust store just built: the spares waiting were forked without it and
+ * would each build their own for their session -- the CA file loaded on
+ * the connection's path, and the store's memory their own.  They are let
+ * go (the pipe they watch is closed; one that wakes with a connection
+ * then leaves it queued for the next) and forked again with it. */
+static void retire_spares(struct server *sv)
+{
+	int fresh[2];
+	if (pipe2(fresh, O_CLOEXEC) < 0)
+		return;
+	close(sv->alive[0]);
+	close(sv->alive[1]);
+	sv->alive[0] = fresh[0];
+	sv->alive[1] = fresh[1];
+	sv->spares = 0;
+}
+
 /* 1 when it is time to fork the spares missing. */
 static int read_report(struct server *sv)
 {
@@ -66,8 +83,10 @@ static int read_report(struct server *sv)
 	msg[n] = '\0';
 	if (msg[0] == SPARE_TOOK && sv->spares > 0)
 		sv->spares--;
-	else if (msg[0] == SPARE_NEW_CA)
-		contexts_get(msg + 1); /* the next spares have it built */
+	else if (msg[0] == SPARE_NEW_CA && contexts_get(msg + 1) && sv->spares) {
+		retire_spares(sv);
+		return 1;
+	}
 	return msg[0] == SPARE_OVER;
 }
 
