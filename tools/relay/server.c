@@ -60,7 +60,9 @@ static int fork_spare(struct server *sv)
  * would each build their own for their session -- the CA file loaded on
  * the connection's path, and the store's memory their own.  They are let
  * go (the pipe they watch is closed; one that wakes with a connection
- * then leaves it queued for the next) and forked again with it. */
+ * then leaves it queued for the next) and forked again with it.  One
+ * that took a connection just before reports it after: the count is one
+ * short then, and one spare more than SPARES waits, never one fewer. */
 static void retire_spares(struct server *sv)
 {
 	int fresh[2];
@@ -83,7 +85,8 @@ static int read_report(struct server *sv)
 	msg[n] = '\0';
 	if (msg[0] == SPARE_TOOK && sv->spares > 0)
 		sv->spares--;
-	else if (msg[0] == SPARE_NEW_CA && contexts_get(msg + 1) && sv->spares) {
+	else if (msg[0] == SPARE_NEW_CA && !contexts_have(msg + 1) && contexts_get(msg + 1) &&
+		 sv->spares) {
 		retire_spares(sv);
 		return 1;
 	}
