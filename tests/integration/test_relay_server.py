@@ -368,18 +368,18 @@ def test_spares_forked_before_the_trust_store_are_replaced_once_it_is_built(mess
                                                                             helper):
     # started ahead, the server cannot know the CA file: its first spares
     # have no store, and the first session's spare builds it and says so
+    def two_spares_but(old=frozenset()):
+        now = set(servers(helper, "smtpshim-spare"))
+        return len(now) == 2 and not old & now and now
+
     assert run_wrapper(helper, "--", "true").returncode == 0
-    before = set(wait_for(lambda: len(servers(helper, "smtpshim-spare")) == 2 and
-                          servers(helper, "smtpshim-spare"), timeout=5) or ())
-    assert len(before) == 2, f"spares: {before}"
+    before = wait_for(two_spares_but, timeout=5)
+    assert before, f"spares: {servers(helper, 'smtpshim-spare')}"
     srv = start_server("implicit")
     assert_delivered(srv, deliver("curl", message, pki, srv, helper), tls=True)
     # the next sessions' spares are children forked with the store, none
     # of those that would have built their own
-    def replaced():
-        now = servers(helper, "smtpshim-spare")
-        return len(now) == 2 and not before & set(now) and now
-    after = wait_for(replaced, timeout=5)
+    after = wait_for(lambda: two_spares_but(before), timeout=5)
     assert after, f"before {before}, now {servers(helper, 'smtpshim-spare')}"
     run = deliver("smtplib", message, pki, srv, helper)
     assert run.returncode == 0, run.describe()

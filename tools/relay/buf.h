@@ -41,13 +41,17 @@ static inline size_t buf_tail_room(const struct buf *b)
 	return buf_worth_moving(b) ? BUF_CAP - b->len : BUF_CAP - b->start - b->len;
 }
 
+static inline void buf_to_front(struct buf *b)
+{
+	memmove(b->d, b->d + b->start, b->len);
+	b->start = 0;
+}
+
 /* Room for a read() straight into the buffer: its free tail. */
 static inline char *buf_tail(struct buf *b, size_t *room)
 {
-	if (buf_worth_moving(b)) {
-		memmove(b->d, b->d + b->start, b->len);
-		b->start = 0;
-	}
+	if (buf_worth_moving(b))
+		buf_to_front(b);
 	*room = BUF_CAP - b->start - b->len;
 	return b->d + b->start + b->len;
 }
@@ -60,12 +64,8 @@ static inline void buf_added(struct buf *b, size_t n)
 /* The caller checks buf_room() first. */
 static inline void buf_append(struct buf *b, const void *p, size_t n)
 {
-	size_t room;
-	if (BUF_CAP - b->start - b->len < n) {
-		memmove(b->d, b->d + b->start, b->len);
-		b->start = 0;
-	}
-	buf_tail(b, &room);
+	if (BUF_CAP - b->start - b->len < n)
+		buf_to_front(b);
 	memcpy(b->d + b->start + b->len, p, n);
 	b->len += n;
 }
