@@ -34,47 +34,53 @@ enum auth_mech {
 };
 
 struct config {
+	/* The numbers first, then the texts from the shortest: a relay writes
+	 * only the fields a session sets, and together they touch few pages. */
 	enum tls_mode mode;
 	uint16_t port;                      /* 0: the mode's default */
-	char relay_host[CONFIG_HOST_MAX];   /* "": the app's own destination */
 	uint16_t relay_port;                /* 0: as for port */
-	char ca_file[CONFIG_PATH_MAX];      /* "": system trust store */
 	uint16_t intercept[CONFIG_MAX_PORTS];
 	size_t n_intercept;
 	int allow_loopback;
-	char config_file[CONFIG_PATH_MAX];
 	int verbose;
-	/* The relay's line per session: "syslog", "stderr", "none" or a file. */
-	char log[CONFIG_PATH_MAX];
 	unsigned timeout;                   /* seconds for each setup step */
-	char helper[CONFIG_PATH_MAX];       /* path of smtpshim-relay */
 	/* A relay kept ready for this user's connections (shim/relay_server.c),
 	 * which exits after relay_idle seconds without one. */
 	int relay_server;
 	unsigned relay_idle;
-	/* "exim4,msmtp": the only programs the shim acts in ("" = any).  For a
-	 * system-wide preload, which reaches every program on the machine. */
-	char programs[CONFIG_PATH_MAX];
-	/* AUTH injection.  The shim never reads the secret: only the relay
-	 * does, and only when the server asks for AUTH. */
-	char user[CONFIG_HOST_MAX];
-	char password_file[CONFIG_PATH_MAX];
-	char password_command[CONFIG_PATH_MAX];
 	enum auth_mech auth;
-	char envelope_from[CONFIG_HOST_MAX]; /* "": the app's own MAIL FROM */
-	char cache_dir[CONFIG_PATH_MAX];    /* where auto mode remembers ports */
 	/* 0 when /etc/smtpshim.conf says "user-settings no": it is then the
 	 * only source of settings. */
 	int user_settings;
-	/* Per-destination sections of the config file (rules.h). */
-	struct config_rules rules;
+	char relay_host[CONFIG_HOST_MAX];   /* "": the app's own destination */
+	/* AUTH injection.  The shim never reads the secret: only the relay
+	 * does, and only when the server asks for AUTH. */
+	char user[CONFIG_HOST_MAX];
+	char envelope_from[CONFIG_HOST_MAX]; /* "": the app's own MAIL FROM */
+	char ca_file[CONFIG_PATH_MAX];      /* "": system trust store */
+	/* The relay's line per session: "syslog", "stderr", "none" or a file. */
+	char log[CONFIG_PATH_MAX];
+	char password_file[CONFIG_PATH_MAX];
+	char password_command[CONFIG_PATH_MAX];
+	char helper[CONFIG_PATH_MAX];       /* path of smtpshim-relay */
+	char cache_dir[CONFIG_PATH_MAX];    /* where auto mode remembers ports */
+	char config_file[CONFIG_PATH_MAX];
+	/* "exim4,msmtp": the only programs the shim acts in ("" = any).  For a
+	 * system-wide preload, which reaches every program on the machine. */
+	char programs[CONFIG_PATH_MAX];
 	/* First problem found while loading; intercepted connections are
 	 * answered with it as a 421 instead of being relayed. */
 	char error[CONFIG_ERROR_MAX];
+	/* Per-destination sections of the config file (rules.h). */
+	struct config_rules rules;
 };
 
 /* Zero, then each row's default (options.c). */
 void config_defaults(struct config *c);
+
+/* Each row's default, on a config that is all zero already: a relay
+ * clears its static one without writing the pages that are zero. */
+void config_defaults_on_zero(struct config *c);
 
 /* Sets one option by name.  Returns 0, or -1 with a message in err. */
 int config_set(struct config *c, const char *name, const char *value,

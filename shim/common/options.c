@@ -132,7 +132,10 @@ static int set_text(const struct option_desc *o, char *field, const char *v, cha
 	if ((o->refuse && strpbrk(v, o->refuse)) || n >= o->size)
 		return o->refuse ? text_error(err, errlen, "%s: '%.80s' is not %s", o->name, v, o->noun)
 				 : text_error(err, errlen, "%s: %s too long", o->name, o->noun);
-	memcpy(field, v, n + 1);
+	/* A value the field holds already is not written again: a relay's
+	 * settings start as zero pages, shared until written (zero.h). */
+	if (strcmp(field, v))
+		memcpy(field, v, n + 1);
 	return 0;
 }
 
@@ -155,7 +158,7 @@ static int set_enum(const struct option_desc *o, int *field, const char *v, char
 static int set_ports(const struct option_desc *o, struct config *c, const char *v, char *err,
 		     size_t errlen)
 {
-	uint16_t ports[CONFIG_MAX_PORTS];
+	uint16_t ports[CONFIG_MAX_PORTS] = {0}; /* copied whole: no stack bytes after the list */
 	size_t n = 0;
 	const char *p = v;
 
@@ -196,7 +199,8 @@ static int set_relay(const struct option_desc *o, struct config *c, const char *
 
 	if (*v && (text_split_host_port(v, host, sizeof host, &port) < 0 || !text_is_host(host)))
 		return text_error(err, errlen, "%s: '%s' is not HOST or HOST:PORT", o->name, v);
-	memcpy(c->relay_host, host, sizeof host);
+	if (strcmp(c->relay_host, host))
+		memcpy(c->relay_host, host, sizeof host);
 	c->relay_port = port;
 	return 0;
 }
@@ -277,8 +281,13 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 
 void config_defaults(struct config *c)
 {
-	char err[64];
 	memset(c, 0, sizeof *c);
+	config_defaults_on_zero(c);
+}
+
+void config_defaults_on_zero(struct config *c)
+{
+	char err[64];
 	for (size_t i = 0; i < config_n_options; i++)
 		if (config_options[i].def)
 			set_option(c, &config_options[i], config_options[i].def, err, sizeof err);

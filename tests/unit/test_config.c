@@ -1,6 +1,8 @@
 /* Option parsing shared by the wrapper, the shim and the relay. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "shim/common/config.h"
@@ -124,8 +126,33 @@ static void test_load_reports_problems_instead_of_failing(void)
 	CHECK(c.error[0] == '\0' && c.port == 2525);
 }
 
+/* A relay's settings start as zero pages shared with its relay server:
+ * the defaults over zero are the defaults, and a text value the field
+ * holds already is not written again (the pages stay shared). */
+static void test_defaults_on_zero_and_unchanged_values_unwritten(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = (sizeof(struct config) + page - 1) / page * page;
+	struct config *c = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct config *d = malloc(sizeof *d);
+	char err[256];
+	CHECK(c != MAP_FAILED && d);
+	config_defaults_on_zero(c);
+	config_defaults(d);
+	CHECK(memcmp(c, d, sizeof *d) == 0);
+	CHECK(mprotect(c, size, PROT_READ) == 0);
+	/* A write would end the test. */
+	CHECK(config_set(c, "log", "syslog", err, sizeof err) == 0);
+	CHECK(config_set(c, "user", "", err, sizeof err) == 0);
+	CHECK(config_set(c, "ca-file", "", err, sizeof err) == 0);
+	munmap(c, size);
+	free(d);
+}
+
 int main(void)
 {
+	test_defaults_on_zero_and_unchanged_values_unwritten();
 	test_defaults_catch_port_25_in_auto_mode();
 	test_values_are_checked_with_a_reason();
 	test_intercept_takes_a_port_list();

@@ -1,6 +1,7 @@
 /* zero_lazily clears what is not zero and leaves zero pages unwritten:
  * a session forked from the relay server must not copy them. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,9 +48,29 @@ static void test_zero_pages_are_not_written(void)
 	munmap(m, PAGES * page);
 }
 
+static void test_give_back_clears_whole_pages_only(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char *m = mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED);
+	memset(m, 0x55, PAGES * page);
+	/* From inside the first page to inside the last: the two between. */
+	zero_give_back(m + 1, PAGES * page - 2);
+	CHECK(all_zero(m + page, (PAGES - 2) * page));
+	CHECK(m[0] == 0x55 && m[page - 1] == 0x55);
+	CHECK(m[(PAGES - 1) * page] == 0x55 && m[PAGES * page - 1] == 0x55);
+	/* Less than a page: nothing. */
+	memset(m, 0x55, PAGES * page);
+	zero_give_back(m + 1, page);
+	CHECK(m[1] == 0x55 && m[page] == 0x55);
+	munmap(m, PAGES * page);
+}
+
 int main(void)
 {
 	test_bytes_anywhere_are_cleared_and_nothing_beyond();
 	test_zero_pages_are_not_written();
+	test_give_back_clears_whole_pages_only();
 	return check_done("zero");
 }

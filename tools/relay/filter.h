@@ -47,8 +47,10 @@ struct pending {
 enum app_state { APP_COMMAND, APP_WAIT_DATA_REPLY, APP_DATA };
 
 struct filter {
+	/* What every session writes first and together; the large buffers
+	 * last, so that a session of short lines writes the first page of
+	 * each only. */
 	enum app_state app;
-	char line[FILTER_LINE_MAX];
 	size_t line_len;
 	int line_too_long;   /* discarding up to the end of an oversized line */
 	int data_state;      /* progress through CRLF "." CRLF */
@@ -60,10 +62,7 @@ struct filter {
 			      * outstanding: the lines they hold are never logged */
 	int line_quiet;      /* the line in f->line is one of those */
 	int app_failed;      /* the app broke the rules: f->error says how */
-	struct reply_parser parser;
-	struct pending queue[FILTER_PENDING_MAX];
 	size_t q_head, q_len;
-	char error[200];     /* why the session must end (either side) */
 	enum outcome app_failure; /* the app broke the rules: the kind */
 	/* For the log line: messages the server accepted, and the app's own
 	 * AUTH mechanism once the server accepted it (235). */
@@ -73,11 +72,15 @@ struct filter {
 	/* The relay authenticated itself (filter_local_session): the app's
 	 * EHLO, HELO and AUTH are answered here, never reach the server. */
 	int local_session;
-	char ehlo_reply[FILTER_LOCAL_EHLO_MAX];
-	char helo_reply[320];
 	const char *auth_seq[3]; /* local AUTH: replies after each response */
 	int auth_left;           /* SASL responses still expected */
 	const char *envelope_from; /* MAIL FROM rewrite, or NULL */
+	struct pending queue[FILTER_PENDING_MAX];
+	char error[200];     /* why the session must end (either side) */
+	struct reply_parser parser;
+	char line[FILTER_LINE_MAX];
+	char ehlo_reply[FILTER_LOCAL_EHLO_MAX];
+	char helo_reply[320];
 };
 
 /* expect_greeting: the server's own greeting is still to come (implicit

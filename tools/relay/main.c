@@ -24,6 +24,7 @@
 #include "session.h"
 #include "setup.h"
 #include "tools.h"
+#include "zero.h"
 
 
 /* The session text comes as soon as the app's socket has connected; a
@@ -195,7 +196,7 @@ static int refuse_settings(int app, const struct session *s, struct record *rec)
  * filter until both sides are done. */
 static void relay(int app, const struct session *s, const struct setup *st, struct record *rec)
 {
-	static struct filter f;
+	static struct filter f ZERO_PAGE_ALIGNED;
 	struct pump_result res = {0};
 	struct pump_ends ends = {app, st->u.ssl, st->u.fd, st->u.where, s->cfg.timeout, st->greeting};
 	filter_init(&f, 0);

@@ -3,15 +3,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net.h"
 #include "refusal.h"
 #include "tls.h"
+#include "zero.h"
 
 /* The four queues of one session; 256 KiB, on the heap of a process that
  * serves this one session only. */
@@ -249,13 +248,9 @@ static void release_queues(struct pump *p)
 	    server_in.len || to_app.len)
 		return;
 	p->released_at = moved;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-		uintptr_t from = ((uintptr_t)q[i]->d + page - 1) & ~(page - 1);
-		uintptr_t to = ((uintptr_t)q[i]->d + BUF_CAP) & ~(page - 1);
 		q[i]->start = 0;
-		if (to > from)
-			madvise((void *)from, to - from, MADV_DONTNEED);
+		zero_give_back(q[i]->d, BUF_CAP);
 	}
 }
 

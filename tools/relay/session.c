@@ -133,15 +133,11 @@ static int read_text(int fd, char *text, size_t cap, long long deadline, char *e
 	return 0;
 }
 
-int session_read(int fd, struct session *s, long long deadline, char *err, size_t errlen)
+/* The settings, then the '@' lines, of a text read whole. */
+static int parse_text(char *text, struct session *s, char *err, size_t errlen)
 {
-	static char text[SESSION_TEXT_MAX + 1];
 	size_t next_at = 0; /* the '@' line expected next */
 
-	zero_lazily(s, sizeof *s);
-	config_defaults(&s->cfg);
-	if (read_text(fd, text, sizeof text, deadline, err, errlen) < 0)
-		return -1;
 	for (char *line = text; next_at < AT_LINES;) {
 		char *end = line + strcspn(line, "\n");
 		*end = '\0';
@@ -168,4 +164,16 @@ int session_read(int fd, struct session *s, long long deadline, char *err, size_
 		return -2;
 	}
 	return 0;
+}
+
+int session_read(int fd, struct session *s, long long deadline, char *err, size_t errlen)
+{
+	static char text[SESSION_TEXT_MAX + 1] ZERO_PAGE_ALIGNED;
+
+	zero_lazily(s, sizeof *s);
+	config_defaults_on_zero(&s->cfg);
+	int rc = read_text(fd, text, sizeof text, deadline, err, errlen) < 0 ? -1
+			: parse_text(text, s, err, errlen);
+	zero_give_back(text, sizeof text);
+	return rc;
 }

@@ -8,16 +8,16 @@
 #include "shim/common/relay_handoff.h"
 
 struct session {
-	struct config cfg;
 	struct sockaddr_storage dest;   /* where the app dialled */
 	socklen_t dest_len;
-	char name[256];                 /* the name the app resolved, or "" */
-	struct sockaddr_storage client; /* the app socket's own address */
 	int have_client;
+	struct sockaddr_storage client; /* the app socket's own address */
 	/* The process that connected, for the log line; 0 and "" unknown
 	 * (`smtpshim listen`). */
 	int program_pid;
 	char program[RELAY_PROGRAM_NAME_MAX + 1];
+	char name[256];                 /* the name the app resolved, or "" */
+	struct config cfg;              /* last: its rules are mostly unused */
 };
 
 /* Reads the session text from fd, until deadline at the latest: setting

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "net.h"
 #include "tls.h"
+#include "zero.h"
 
 static const char *const state_names[] = {
 	[SETUP_CONTEXT] = "context", [SETUP_UPSTREAM] = "upstream", [SETUP_GREETING] = "greeting",
@@ -70,29 +71,37 @@ static enum setup_state on_upstream(struct setup *st, const struct session *s)
  * TLS), whatever its code, as it would without us; with them the relay
  * speaks first and needs a 220.  A server that never greets is a set-up
  * failure, bounded like the others. */
-static enum setup_state on_greeting(struct setup *st)
+static enum setup_state read_greeting(struct setup *st, struct reply_parser *p)
 {
-	static struct reply_parser p;
 	char why[200];
 
-	if (st->u.starttls) /* consumed in plaintext, before TLS (attempt.c) */
-		return st->local ? SETUP_EHLO : greet_app_ourselves(st);
-	if (tls_read_reply(st->u.ssl, st->u.fd, &p, st->deadline, why, sizeof why) < 0)
+	if (tls_read_reply(st->u.ssl, st->u.fd, p, st->deadline, why, sizeof why) < 0)
 		return failed(st, outcome_of_errno(errno), st->local ? "4.7.0" : "4.4.2",
 			      "%s greeting: %s", st->u.where, why);
-	log_lines(st->local ? "S(relay):" : "S:", p.reply.raw, p.reply.len);
+	log_lines(st->local ? "S(relay):" : "S:", p->reply.raw, p->reply.len);
 	if (!st->local) {
-		memcpy(st->greeting, p.reply.raw, p.reply.len);
-		st->greeting[p.reply.len] = '\0';
+		memcpy(st->greeting, p->reply.raw, p->reply.len);
+		st->greeting[p->reply.len] = '\0';
 		return SETUP_READY;
 	}
-	if (p.reply.code != 220) {
+	if (p->reply.code != 220) {
 		char summary[400];
-		reply_summary(&p.reply, summary, sizeof summary);
+		reply_summary(&p->reply, summary, sizeof summary);
 		return failed(st, OUTCOME_REFUSED, "4.7.0", "%s refused the session: %s",
 			      st->u.where, summary);
 	}
 	return SETUP_EHLO;
+}
+
+static enum setup_state on_greeting(struct setup *st)
+{
+	static struct reply_parser p ZERO_PAGE_ALIGNED;
+
+	if (st->u.starttls) /* consumed in plaintext, before TLS (attempt.c) */
+		return st->local ? SETUP_EHLO : greet_app_ourselves(st);
+	enum setup_state next = read_greeting(st, &p);
+	zero_give_back(&p, sizeof p);
+	return next;
 }
 
 static enum setup_state on_ehlo(struct setup *st)

@@ -52,12 +52,12 @@ struct setup {
 				   * are answered locally (filter.c) */
 	int authenticated;
 	long long deadline;       /* of the greeting, EHLO and AUTH */
-	struct smtp_reply ehlo;   /* the server's reply to our EHLO */
 	const char *auth_mech;    /* authenticated: the mechanism used */
 	const char *status;       /* FAILED: the 421's enhanced status code */
-	char err[1000];           /* FAILED: its cause, in words */
 	enum outcome outcome;     /* FAILED: its kind, for the log line */
 	char greeting[SMTP_REPLY_MAX + 1]; /* READY: the app's greeting */
+	char err[1000];           /* FAILED: its cause, in words */
+	struct smtp_reply ehlo;   /* the server's reply to our EHLO (credentials only) */
 };
 
 /* Runs the set-up from CONTEXT to READY or FAILED (then setup_close).  ready is a TLS context

@@ -13,18 +13,18 @@
 struct smtp_reply {
 	int code;
 	size_t nlines;
-	size_t line_at[SMTP_REPLY_LINES]; /* offset of each line in raw */
 	size_t len;
+	size_t line_at[SMTP_REPLY_LINES]; /* offset of each line in raw */
 	char raw[SMTP_REPLY_MAX];         /* the exact bytes received */
 };
 
 enum reply_status { REPLY_MORE, REPLY_DONE, REPLY_ERROR };
 
 struct reply_parser {
-	struct smtp_reply reply;
 	size_t line_len;    /* bytes of the line being read */
 	int done;           /* reply is complete; the next feed starts anew */
 	char error[128];    /* set on REPLY_ERROR */
+	struct smtp_reply reply; /* last: a short reply writes its first page only */
 };
 
 void reply_parser_init(struct reply_parser *p);

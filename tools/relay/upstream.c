@@ -210,7 +210,8 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 	struct targets t;
 	const struct config *c = &s->cfg;
 	struct plan_entry plan[PLAN_MAX], last;
-	static struct attempt at[MAX_ATTEMPTS]; /* 20 KiB each: not on the stack */
+	/* 20 KiB each: not on the stack */
+	static struct attempt at[MAX_ATTEMPTS] ZERO_PAGE_ALIGNED;
 
 	choose_identity(s, u);
 	*status = "4.4.1";
@@ -221,10 +222,10 @@ int upstream_open(const struct session *s, SSL_CTX *ctx, struct upstream *u, cha
 	size_t nplan = plan_make(c, known ? &last : NULL, plan);
 	struct race r = {at, make_attempts(plan, nplan, &t, u->identity, at), 0, NULL, NULL};
 	race_run(&r, ctx, c->timeout);
-	if (r.winner) {
+	if (r.winner)
 		take_winner(c, u, r.winner, &last, known);
-		return 0;
-	}
-	tell_causes(&r, u->identity, err, errlen, status, kind);
-	return -1;
+	else
+		tell_causes(&r, u->identity, err, errlen, status, kind);
+	zero_give_back(at, sizeof at);
+	return r.winner ? 0 : -1;
 }

@@ -2,6 +2,8 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* The smallest page size in use: on a larger one a page is merely tested
  * in several steps. */
@@ -20,4 +22,15 @@ void zero_lazily(void *p, size_t n)
 			memset(c, 0, len);
 		c += len;
 	}
+}
+
+void zero_give_back(void *p, size_t n)
+{
+	/* The real page size: a range rounded to less would have the kernel
+	 * clear the rest of a larger page, with whatever else lives there. */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)p + n) & ~(page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
 }

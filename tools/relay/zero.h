@@ -13,4 +13,16 @@
  * (bench/run --only memory: 472 -> 432 KiB). */
 void zero_lazily(void *p, size_t n);
 
+/* A large static structure starting a page of its own: what a session
+ * needs only while it is set up (the session text, the attempts, a reply
+ * parser) is then given back whole by zero_give_back once the set-up is
+ * over, and one whose busy fields come first writes as few pages as they
+ * fill. */
+#define ZERO_PAGE_ALIGNED __attribute__((aligned(4096)))
+
+/* The pages that lie wholly inside [p, p + n) read as zero again and stop
+ * counting in the process's memory (MADV_DONTNEED on private anonymous
+ * memory, which .bss is). */
+void zero_give_back(void *p, size_t n);
+
 #endif
