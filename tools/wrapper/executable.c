@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,63 +62,79 @@ static int load_header(int fd, struct elf_view *v)
 	return 0;
 }
 
+/* A whole table of the file in one read (the wrapper runs before every
+ * command: one read each, not one per entry); NULL if it is not there. */
+static unsigned char *read_table(int fd, unsigned long off, size_t n)
+{
+	unsigned char *t = n ? malloc(n) : NULL;
+	if (t && read_at(fd, t, n, (off_t)off) < 0) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
 /* 1 when the program names an interpreter (a dynamic loader), 0 if not. */
 static int has_interp(int fd, const struct elf_view *v)
 {
-	for (unsigned i = 0; i < v->phnum && i < 256; i++) {
-		off_t at = (off_t)(v->phoff + (unsigned long)i * v->phentsize);
-		unsigned long type;
-		if (v->is64) {
-			Elf64_Phdr p;
-			if (read_at(fd, &p, sizeof p, at) < 0)
-				return -1;
-			type = p.p_type;
-		} else {
-			Elf32_Phdr p;
-			if (read_at(fd, &p, sizeof p, at) < 0)
-				return -1;
-			type = p.p_type;
-		}
-		if (type == PT_INTERP)
-			return 1;
+	size_t entry = v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (v->phnum > 256 || (v->phnum && v->phentsize < entry))
+		return -1;
+	unsigned char *t = read_table(fd, v->phoff, (size_t)v->phnum * v->phentsize);
+	if (!t)
+		return v->phnum ? -1 : 0;
+	int found = 0;
+	for (unsigned i = 0; i < v->phnum && !found; i++) {
+		uint32_t type; /* p_type leads both classes' entries */
+		memcpy(&type, t + (size_t)i * v->phentsize, sizeof type);
+		found = type == PT_INTERP;
 	}
-	return 0;
+	free(t);
+	return found;
 }
 
-static void section(int fd, const struct elf_view *v, unsigned i, unsigned long *name,
-		    unsigned long *off, unsigned long *size)
+static void section(const unsigned char *table, const struct elf_view *v, unsigned i,
+		    unsigned long *name, unsigned long *off, unsigned long *size)
 {
-	off_t at = (off_t)(v->shoff + (unsigned long)i * v->shentsize);
-	*name = *off = *size = 0;
+	const unsigned char *at = table + (size_t)i * v->shentsize;
 	if (v->is64) {
 		Elf64_Shdr s;
-		if (read_at(fd, &s, sizeof s, at) == 0)
-			*name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
+		memcpy(&s, at, sizeof s);
+		*name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
 	} else {
 		Elf32_Shdr s;
-		if (read_at(fd, &s, sizeof s, at) == 0)
-			*name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
+		memcpy(&s, at, sizeof s);
+		*name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
 	}
 }
 
 /* The Go toolchain marks every binary with these sections. */
 static int is_go(int fd, const struct elf_view *v)
 {
+	static const char *const marks[] = {".go.buildinfo", ".note.go.buildid", ".gopclntab"};
+	size_t entry = v->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
 	unsigned long unused, stroff, strsize;
-	if (!v->shoff || v->shstrndx >= v->shnum)
+	if (!v->shoff || v->shstrndx >= v->shnum || v->shnum > 4096 || v->shentsize < entry)
 		return 0;
-	section(fd, v, v->shstrndx, &unused, &stroff, &strsize);
-	for (unsigned i = 0; i < v->shnum && i < 4096; i++) {
+	unsigned char *table = read_table(fd, v->shoff, (size_t)v->shnum * v->shentsize);
+	if (!table)
+		return 0;
+	section(table, v, v->shstrndx, &unused, &stroff, &strsize);
+	/* Section names are short; a larger string table is not a Go one's. */
+	char *names = strsize <= 65536 ? (char *)read_table(fd, stroff, strsize) : NULL;
+	int go = 0;
+	for (unsigned i = 0; names && i < v->shnum && !go; i++) {
 		unsigned long name, off, size;
-		char buf[32] = "";
-		section(fd, v, i, &name, &off, &size);
-		if (name >= strsize || pread(fd, buf, sizeof buf - 1, (off_t)(stroff + name)) <= 0)
+		section(table, v, i, &name, &off, &size);
+		if (name >= strsize)
 			continue;
-		if (!strcmp(buf, ".go.buildinfo") || !strcmp(buf, ".note.go.buildid") ||
-		    !strcmp(buf, ".gopclntab"))
-			return 1;
+		for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
+			go |= strncmp(names + name, marks[k], strsize - name) == 0 &&
+			      strlen(marks[k]) < strsize - name;
 	}
-	return 0;
+	free(names);
+	free(table);
+	return go;
 }
 
 void executable_inspect(const char *command, struct exe_info *info)
