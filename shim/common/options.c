@@ -249,8 +249,9 @@ static int set_option(struct config *c, const struct option_desc *o, const char 
 			return -1;
 		/* The source of the secret set last wins: a section's file
 		 * replaces a global command, and the other way round. */
-		if (*v)
-			(o->type == OT_SECRET_FILE ? c->password_command : c->password_file)[0] = '\0';
+		char *other = o->type == OT_SECRET_FILE ? c->password_command : c->password_file;
+		if (*v && other[0])
+			other[0] = '\0';
 		return 0;
 	case OT_LOG:
 		/* A relative path would name a file in whatever directory each

@@ -139,13 +139,17 @@ static void test_defaults_on_zero_and_unchanged_values_unwritten(void)
 	char err[256];
 	CHECK(c != MAP_FAILED && d);
 	config_defaults_on_zero(c);
+	memset(d, 0xA5, sizeof *d); /* config_defaults clears what it is given */
 	config_defaults(d);
 	CHECK(memcmp(c, d, sizeof *d) == 0);
+	CHECK(c->timeout == 30 && c->relay_idle == 60 && c->relay_server && c->user_settings);
+	CHECK(config_intercepts_port(c, 25) && !strcmp(c->log, "syslog"));
 	CHECK(mprotect(c, size, PROT_READ) == 0);
 	/* A write would end the test. */
 	CHECK(config_set(c, "log", "syslog", err, sizeof err) == 0);
 	CHECK(config_set(c, "user", "", err, sizeof err) == 0);
 	CHECK(config_set(c, "ca-file", "", err, sizeof err) == 0);
+	CHECK(config_set(c, "password-file", "", err, sizeof err) == 0);
 	munmap(c, size);
 	free(d);
 }

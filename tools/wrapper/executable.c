@@ -38,6 +38,7 @@ struct elf_view {
 	int is64;
 	unsigned long phoff, shoff;
 	unsigned phnum, phentsize, shnum, shentsize, shstrndx;
+	unsigned long file_size; /* no table is read from beyond it */
 };
 
 static int load_header(int fd, struct elf_view *v)
@@ -51,21 +52,24 @@ static int load_header(int fd, struct elf_view *v)
 		if (read_at(fd, &h, sizeof h, 0) < 0)
 			return -1;
 		*v = (struct elf_view){1, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
-				       h.e_shnum, h.e_shentsize, h.e_shstrndx};
+				       h.e_shnum, h.e_shentsize, h.e_shstrndx, 0};
 	} else {
 		Elf32_Ehdr h;
 		if (read_at(fd, &h, sizeof h, 0) < 0)
 			return -1;
 		*v = (struct elf_view){0, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
-				       h.e_shnum, h.e_shentsize, h.e_shstrndx};
+				       h.e_shnum, h.e_shentsize, h.e_shstrndx, 0};
 	}
 	return 0;
 }
 
 /* A whole table of the file in one read (the wrapper runs before every
- * command: one read each, not one per entry); NULL if it is not there. */
-static unsigned char *read_table(int fd, unsigned long off, size_t n)
+ * command: one read each, not one per entry); NULL if it is not there,
+ * in the file's bounds (a crafted header asks for no large allocation). */
+static unsigned char *read_table(int fd, const struct elf_view *v, unsigned long off, size_t n)
 {
+	if (off > v->file_size || n > v->file_size - off)
+		return NULL;
 	unsigned char *t = n ? malloc(n) : NULL;
 	if (t && read_at(fd, t, n, (off_t)off) < 0) {
 		free(t);
@@ -78,13 +82,14 @@ static unsigned char *read_table(int fd, unsigned long off, size_t n)
 static int has_interp(int fd, const struct elf_view *v)
 {
 	size_t entry = v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	if (v->phnum > 256 || (v->phnum && v->phentsize < entry))
+	unsigned n = v->phnum < 256 ? v->phnum : 256;
+	if (n && v->phentsize < entry)
 		return -1;
-	unsigned char *t = read_table(fd, v->phoff, (size_t)v->phnum * v->phentsize);
+	unsigned char *t = read_table(fd, v, v->phoff, (size_t)n * v->phentsize);
 	if (!t)
-		return v->phnum ? -1 : 0;
+		return n ? -1 : 0;
 	int found = 0;
-	for (unsigned i = 0; i < v->phnum && !found; i++) {
+	for (unsigned i = 0; i < n && !found; i++) {
 		uint32_t type; /* p_type leads both classes' entries */
 		memcpy(&type, t + (size_t)i * v->phentsize, sizeof type);
 		found = type == PT_INTERP;
@@ -114,16 +119,17 @@ static int is_go(int fd, const struct elf_view *v)
 	static const char *const marks[] = {".go.buildinfo", ".note.go.buildid", ".gopclntab"};
 	size_t entry = v->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
 	unsigned long unused, stroff, strsize;
-	if (!v->shoff || v->shstrndx >= v->shnum || v->shnum > 4096 || v->shentsize < entry)
+	unsigned n = v->shnum < 4096 ? v->shnum : 4096;
+	if (!v->shoff || v->shstrndx >= n || v->shentsize < entry)
 		return 0;
-	unsigned char *table = read_table(fd, v->shoff, (size_t)v->shnum * v->shentsize);
+	unsigned char *table = read_table(fd, v, v->shoff, (size_t)n * v->shentsize);
 	if (!table)
 		return 0;
 	section(table, v, v->shstrndx, &unused, &stroff, &strsize);
 	/* Section names are short; a larger string table is not a Go one's. */
-	char *names = strsize <= 65536 ? (char *)read_table(fd, stroff, strsize) : NULL;
+	char *names = strsize <= 65536 ? (char *)read_table(fd, v, stroff, strsize) : NULL;
 	int go = 0;
-	for (unsigned i = 0; names && i < v->shnum && !go; i++) {
+	for (unsigned i = 0; names && i < n && !go; i++) {
 		unsigned long name, off, size;
 		section(table, v, i, &name, &off, &size);
 		if (name >= strsize)
@@ -148,9 +154,13 @@ void executable_inspect(const char *command, struct exe_info *info)
 	int fd = open(info->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) == 0)
-		info->setuid = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	info->setuid = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
 	if (load_header(fd, &v) == 0) {
+		v.file_size = (unsigned long)st.st_size;
 		int interp = has_interp(fd, &v);
 		if (is_go(fd, &v))
 			info->kind = EXE_GO;
