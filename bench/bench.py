@@ -1,8 +1,7 @@
 """smtpshim benchmarks: session time, sessions back to back, bulk throughput
 and CPU, memory per session, many sessions at once and hook overhead,
-against a native TLS
-client and stunnel, all in one run; each summary line (BENCH) says its
-target from issue 8 and whether it is met.
+against a native TLS client and stunnel, all in one run; each summary line
+(BENCH) says its target from issue 8 and whether it is met.
 
 Run by bench/run, inside tests/netns-run (mail.test is 127.0.0.1 there and
 only loopback exists), with Debian's /usr/bin/python3 (for the test
